@@ -1,0 +1,69 @@
+# Source lists of the imsdc SDK, usable outside CMake's target logic (include this file
+# from ESP-IDF, Zephyr or any CMake-based firmware build; Android.mk users can read it).
+# Paths are relative to IMSDC_ROOT (defaults to the repository root).
+if(NOT DEFINED IMSDC_ROOT)
+  get_filename_component(IMSDC_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+endif()
+
+set(IMSDC_INCLUDE_DIRS
+    "${IMSDC_ROOT}/sdk/include"
+    "${IMSDC_ROOT}/platform/include")
+
+# base/: status, codecs, logging, allocator hook (no dependencies).
+set(IMSDC_BASE_SOURCES
+    "${IMSDC_ROOT}/sdk/src/base/status.cpp"
+    "${IMSDC_ROOT}/sdk/src/base/bytes.cpp"
+    "${IMSDC_ROOT}/sdk/src/base/codec.cpp"
+    "${IMSDC_ROOT}/sdk/src/base/log.cpp"
+    "${IMSDC_ROOT}/sdk/src/base/alloc.cpp")
+
+# crypto/: mbedTLS-backed keys, certificates, JOSE, AEAD (needs mbedtls, cJSON).
+set(IMSDC_CRYPTO_SOURCES
+    "${IMSDC_ROOT}/sdk/src/crypto/drbg.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/ec.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/keystore.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/keystore_pk.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/cert.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/x509write.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/jwk.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/kdf_aead.cpp"
+    "${IMSDC_ROOT}/sdk/src/crypto/jws.cpp")
+
+# port/: the thin contract-checking wrappers the core calls ports through.
+set(IMSDC_PORT_WRAPPER_SOURCES
+    "${IMSDC_ROOT}/sdk/src/port/port_check.cpp")
+
+# sip/: sans-I/O SIP message parser/builder, URIs, authentication (digest, bearer).
+set(IMSDC_SIP_SOURCES
+)
+
+# sdp/: sans-I/O SDP model, parser, generator and offer/answer for IMS data channels.
+set(IMSDC_SDP_SOURCES
+)
+
+set(IMSDC_CORE_SOURCES
+    ${IMSDC_BASE_SOURCES}
+    ${IMSDC_CRYPTO_SOURCES}
+    ${IMSDC_SIP_SOURCES}
+    ${IMSDC_SDP_SOURCES}
+    ${IMSDC_PORT_WRAPPER_SOURCES})
+
+# Ports (each a separate library; a target links exactly one OS port).
+set(IMSDC_PORT_POSIX_SOURCES
+    "${IMSDC_ROOT}/ports/posix/os_posix.cpp"
+    "${IMSDC_ROOT}/ports/posix/net_posix.cpp"
+    "${IMSDC_ROOT}/ports/posix/storage_posix.cpp"
+    "${IMSDC_ROOT}/ports/posix/keystore_pem.cpp")
+set(IMSDC_PORT_FAKE_SOURCES
+    "${IMSDC_ROOT}/ports/fake/fake_port.cpp")
+set(IMSDC_PORT_PKCS11_SOURCES
+    "${IMSDC_ROOT}/ports/pkcs11/keystore_pkcs11.cpp")
+
+# transport/: the libwebsockets (on mbedTLS) implementations of the message transport (WSS)
+# and HTTP client contracts. A separate library (imsdc_transport_lws): the only code that
+# knows libwebsockets. Needs libwebsockets built with LWS_WITH_MBEDTLS (toolchains/build-lws.sh).
+set(IMSDC_TRANSPORT_SOURCES
+    "${IMSDC_ROOT}/sdk/src/transport/url.cpp"
+    "${IMSDC_ROOT}/sdk/src/transport/lws_common.cpp"
+    "${IMSDC_ROOT}/sdk/src/transport/wss_transport.cpp"
+    "${IMSDC_ROOT}/sdk/src/transport/https_client.cpp")
