@@ -1,0 +1,72 @@
+// Shared helpers of the imsdc command-line tool: argument parsing, the exit-code table and
+// error lines of PROTOCOL_PROFILE.md section 11, file I/O.
+#ifndef IMSDC_CLI_CLI_H
+#define IMSDC_CLI_CLI_H
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "imsdc/bytes.h"
+#include "imsdc/port/keystore.h"
+#include "imsdc/status.h"
+
+namespace imsdc::cli {
+
+// Parsed "--name value" options, "--flag" switches and positional arguments.
+class Args {
+public:
+  // `flags` lists the options that take no value. Returns false (and sets error) on misuse.
+  bool parse(int argc, char** argv, int first, const std::vector<std::string>& flags,
+             const std::vector<std::string>& valued);
+  bool has(const std::string& name) const { return opts_.count(name) != 0; }
+  std::string get(const std::string& name, const std::string& def = "") const;
+  const std::vector<std::string>& all(const std::string& name) const;
+  const std::vector<std::string>& positional() const { return pos_; }
+  const std::string& error() const { return error_; }
+
+private:
+  std::map<std::string, std::vector<std::string>> opts_;
+  std::vector<std::string> pos_;
+  std::string error_;
+};
+
+// Prints "imsdc: <class>: <message>" to stderr and returns the section 11 exit code.
+int fail(const Status& s, const std::string& context = "");
+int usage_error(const std::string& message); // exit 2
+
+Result<Bytes> read_file(const std::string& path, std::size_t max = 64u << 20);
+Result<std::string> read_text(const std::string& path, std::size_t max = 1u << 20);
+// Writes atomically (temp file + rename); mode applies to the new file.
+Status write_file(const std::string& path, ByteSpan data, unsigned mode = 0644);
+std::string trim(const std::string& s);
+// Reads a secret (PIN, password) from a file; trailing newline removed.
+Result<SecretBytes> read_secret(const std::string& path);
+
+// A device keystore chosen by the common options (--dir D | --key F --cert F |
+// --pkcs11 MODULE --token LABEL --pin-file F [--key-label L]).
+class DeviceKeystore {
+public:
+  virtual ~DeviceKeystore() = default;
+  virtual const imsdc_port_keystore* port() const = 0;
+};
+Result<std::unique_ptr<DeviceKeystore>> open_keystore(const Args& args);
+// Options every keystore-using command accepts.
+extern const std::vector<std::string> kKeystoreOptions;
+
+// The wall clock every command uses (--now EPOCH overrides the port's).
+std::int64_t now_s();
+
+bool stderr_is_terminal();
+
+// Subcommands.
+int cmd_keygen(int argc, char** argv);
+int cmd_cert(int argc, char** argv);
+int cmd_jws(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+
+} // namespace imsdc::cli
+
+#endif // IMSDC_CLI_CLI_H
