@@ -39,7 +39,9 @@ set(IMSDC_SIP_SOURCES
 
 # sdp/: sans-I/O SDP model, parser, generator and offer/answer for IMS data channels.
 set(IMSDC_SDP_SOURCES
-)
+    "${IMSDC_ROOT}/sdk/src/sdp/sdp_parse.cpp"
+    "${IMSDC_ROOT}/sdk/src/sdp/sdp_write.cpp"
+    "${IMSDC_ROOT}/sdk/src/sdp/negotiate.cpp")
 
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}
