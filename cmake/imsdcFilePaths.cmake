@@ -35,7 +35,12 @@ set(IMSDC_PORT_WRAPPER_SOURCES
 
 # sip/: sans-I/O SIP message parser/builder, URIs, authentication (digest, bearer).
 set(IMSDC_SIP_SOURCES
-)
+    "${IMSDC_ROOT}/sdk/src/sip/text.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/uri.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/message.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/builder.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/auth.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/transaction.cpp")
 
 # sdp/: sans-I/O SDP model, parser, generator and offer/answer for IMS data channels.
 set(IMSDC_SDP_SOURCES
@@ -43,11 +48,18 @@ set(IMSDC_SDP_SOURCES
     "${IMSDC_ROOT}/sdk/src/sdp/sdp_write.cpp"
     "${IMSDC_ROOT}/sdk/src/sdp/negotiate.cpp")
 
+# dc/: IMS data channels: DTLS ClientHello reassembly, DTLS 1.2 endpoint (mbedTLS), SCTP
+# association (usrsctp, AF_CONN), DCEP and dcmap channels (needs mbedtls, usrsctp).
+set(IMSDC_DC_SOURCES
+    "${IMSDC_ROOT}/sdk/src/dc/hello_reassembler.cpp"
+    "${IMSDC_ROOT}/sdk/src/dc/dtls.cpp")
+
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}
     ${IMSDC_CRYPTO_SOURCES}
     ${IMSDC_SIP_SOURCES}
     ${IMSDC_SDP_SOURCES}
+    ${IMSDC_DC_SOURCES}
     ${IMSDC_PORT_WRAPPER_SOURCES})
 
 # Ports (each a separate library; a target links exactly one OS port).
