@@ -26,6 +26,29 @@ Status load_p256(mbedtls_ecp_group* grp) {
   return Status::ok();
 }
 
+mbedtls_ecp_group* shared_p256() {
+  struct Holder {
+    mbedtls_ecp_group grp;
+    bool ok = false;
+    Holder() {
+      mbedtls_ecp_group_init(&grp);
+      mbedtls_ecp_point r;
+      mbedtls_mpi one;
+      mbedtls_ecp_point_init(&r);
+      mbedtls_mpi_init(&one);
+      // 1*G: the first multiplication by G stores the comb table in grp.T.
+      ok = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) == 0 &&
+           mbedtls_mpi_lset(&one, 1) == 0 &&
+           mbedtls_ecp_mul(&grp, &r, &one, &grp.G, imsdc_crypto_rng, nullptr) == 0 &&
+           grp.T != nullptr;
+      mbedtls_mpi_free(&one);
+      mbedtls_ecp_point_free(&r);
+    }
+  };
+  static Holder holder; // thread-safe initialisation (C++11 magic statics)
+  return holder.ok ? &holder.grp : nullptr;
+}
+
 Status load_public_point(const mbedtls_ecp_group& grp, const EcPublicKey& key,
                          mbedtls_ecp_point* q) {
   std::uint8_t buf[65];
@@ -122,12 +145,14 @@ Result<EcPublicKey> ec_public_from_xy(ByteSpan xy64) {
 // --- EcPrivateKey ---------------------------------------------------------------------
 
 Result<EcPrivateKey> EcPrivateKey::generate() {
-  mbedtls_ecp_keypair kp;
-  mbedtls_ecp_keypair_init(&kp);
+  mbedtls_ecp_group* grp = internal::shared_p256();
+  if (!grp) return err(Code::kInternal, "P-256 group unavailable");
+  mbedtls_mpi dm;
+  mbedtls_mpi_init(&dm);
   std::uint8_t d[32];
-  int rc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, &kp, imsdc_crypto_rng, nullptr);
-  if (rc == 0) rc = mbedtls_mpi_write_binary(&kp.d, d, sizeof d);
-  mbedtls_ecp_keypair_free(&kp);
+  int rc = mbedtls_ecp_gen_privkey(grp, &dm, imsdc_crypto_rng, nullptr);
+  if (rc == 0) rc = mbedtls_mpi_write_binary(&dm, d, sizeof d);
+  mbedtls_mpi_free(&dm);
   if (rc == MBEDTLS_ERR_ECP_RANDOM_FAILED || rc == MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED) {
     mbedtls_platform_zeroize(d, sizeof d);
     return err(Code::kEntropy, "key generation: no entropy");
@@ -147,19 +172,23 @@ Result<EcPrivateKey> EcPrivateKey::generate() {
 
 Result<EcPrivateKey> EcPrivateKey::from_scalar(ByteSpan d) {
   if (d.size() != 32) return err(Code::kBadKey, "private scalar must be 32 bytes");
-  mbedtls_ecp_keypair kp;
-  mbedtls_ecp_keypair_init(&kp);
-  Status st = internal::load_p256(&kp.grp);
-  if (st.is_ok() && (mbedtls_mpi_read_binary(&kp.d, d.data(), d.size()) != 0 ||
-                     mbedtls_ecp_check_privkey(&kp.grp, &kp.d) != 0))
+  mbedtls_ecp_group* grp = internal::shared_p256();
+  if (!grp) return err(Code::kInternal, "P-256 group unavailable");
+  mbedtls_mpi dm;
+  mbedtls_ecp_point q;
+  mbedtls_mpi_init(&dm);
+  mbedtls_ecp_point_init(&q);
+  Status st;
+  if (mbedtls_mpi_read_binary(&dm, d.data(), d.size()) != 0 ||
+      mbedtls_ecp_check_privkey(grp, &dm) != 0)
     st = err(Code::kBadKey, "private scalar not in [1, n-1]");
   // The RNG only blinds the multiplication against side channels.
-  if (st.is_ok() &&
-      mbedtls_ecp_mul(&kp.grp, &kp.Q, &kp.d, &kp.grp.G, imsdc_crypto_rng, nullptr) != 0)
+  if (st.is_ok() && mbedtls_ecp_mul(grp, &q, &dm, &grp->G, imsdc_crypto_rng, nullptr) != 0)
     st = err(Code::kEntropy, "public point derivation failed");
   EcPrivateKey key;
-  if (st.is_ok()) st = internal::export_public_point(kp.grp, kp.Q, &key.pub_);
-  mbedtls_ecp_keypair_free(&kp);
+  if (st.is_ok()) st = internal::export_public_point(*grp, q, &key.pub_);
+  mbedtls_ecp_point_free(&q);
+  mbedtls_mpi_free(&dm); // zeroizes the scalar copy
   if (!st.is_ok()) return st;
   key.d_ = SecretBytes(d);
   return key;
@@ -275,16 +304,20 @@ Digest Sha256::finish() {
 // --- ECDSA -----------------------------------------------------------------------------
 
 Result<RawSignature> ecdsa_sign_digest(const EcPrivateKey& key, const Digest& digest) {
-  mbedtls_ecp_keypair kp;
-  mbedtls_ecp_keypair_init(&kp);
-  mbedtls_mpi r, s;
+  if (key.empty()) return err(Code::kBadKey, "private key destroyed");
+  mbedtls_ecp_group* grp = internal::shared_p256();
+  if (!grp) return err(Code::kInternal, "P-256 group unavailable");
+  mbedtls_mpi d, r, s;
+  mbedtls_mpi_init(&d);
   mbedtls_mpi_init(&r);
   mbedtls_mpi_init(&s);
-  Status st = internal::load_keypair(key, &kp);
+  Status st;
+  if (mbedtls_mpi_read_binary(&d, key.scalar().data(), key.scalar().size()) != 0)
+    st = err(Code::kBadKey, "scalar");
   RawSignature sig{};
   // RFC 6979 deterministic nonces: a weak RNG cannot leak the key through k; the RNG is
   // still used to blind the computation.
-  if (st.is_ok() && mbedtls_ecdsa_sign_det_ext(&kp.grp, &r, &s, &kp.d, digest.data(), digest.size(),
+  if (st.is_ok() && mbedtls_ecdsa_sign_det_ext(grp, &r, &s, &d, digest.data(), digest.size(),
                                                MBEDTLS_MD_SHA256, imsdc_crypto_rng, nullptr) != 0)
     st = err(Code::kInternal, "ECDSA sign failed");
   if (st.is_ok() && (mbedtls_mpi_write_binary(&r, sig.data(), 32) != 0 ||
@@ -292,27 +325,26 @@ Result<RawSignature> ecdsa_sign_digest(const EcPrivateKey& key, const Digest& di
     st = err(Code::kInternal, "ECDSA signature export failed");
   mbedtls_mpi_free(&r);
   mbedtls_mpi_free(&s);
-  mbedtls_ecp_keypair_free(&kp);
+  mbedtls_mpi_free(&d); // zeroizes the scalar copy
   if (!st.is_ok()) return st;
   return sig;
 }
 
 Status ecdsa_verify_digest(const EcPublicKey& key, const Digest& digest, ByteSpan raw_sig64) {
   if (raw_sig64.size() != 64) return err(Code::kBadSignature, "signature must be 64 bytes");
-  mbedtls_ecp_group grp;
+  mbedtls_ecp_group* grp = internal::shared_p256();
+  if (!grp) return err(Code::kInternal, "P-256 group unavailable");
   mbedtls_ecp_point q;
   mbedtls_mpi r, s;
-  mbedtls_ecp_group_init(&grp);
   mbedtls_ecp_point_init(&q);
   mbedtls_mpi_init(&r);
   mbedtls_mpi_init(&s);
-  Status st = internal::load_p256(&grp);
-  if (st.is_ok()) st = internal::load_public_point(grp, key, &q);
+  Status st = internal::load_public_point(*grp, key, &q);
   if (st.is_ok()) {
     // mbedtls_ecdsa_verify rejects r or s outside [1, n-1].
     if (mbedtls_mpi_read_binary(&r, raw_sig64.data(), 32) != 0 ||
         mbedtls_mpi_read_binary(&s, raw_sig64.data() + 32, 32) != 0 ||
-        mbedtls_ecdsa_verify(&grp, digest.data(), digest.size(), &q, &r, &s) != 0)
+        mbedtls_ecdsa_verify(grp, digest.data(), digest.size(), &q, &r, &s) != 0)
       st = err(Code::kBadSignature, "ECDSA signature does not verify");
   } else {
     st = err(Code::kBadSignature, "verification key unusable");
@@ -320,7 +352,6 @@ Status ecdsa_verify_digest(const EcPublicKey& key, const Digest& digest, ByteSpa
   mbedtls_mpi_free(&r);
   mbedtls_mpi_free(&s);
   mbedtls_ecp_point_free(&q);
-  mbedtls_ecp_group_free(&grp);
   return st;
 }
 

@@ -35,6 +35,12 @@ constexpr std::size_t kMaxDerSignature = 72;
 // Loads the P-256 group. Errors: kInternal.
 Status load_p256(mbedtls_ecp_group* grp);
 
+// The process-wide P-256 group with the generator's comb table already computed, or null if
+// mbedTLS could not build it. Read-only after construction: signing and verification with
+// it never modify it, so callers on any thread may share it. A group loaded per call would
+// recompute that table on every signature (it roughly doubled their cost).
+mbedtls_ecp_group* shared_p256();
+
 // Reads X||Y into `q` and checks it is a valid point of `grp`. Errors: kBadKey.
 Status load_public_point(const mbedtls_ecp_group& grp, const EcPublicKey& key,
                          mbedtls_ecp_point* q);
