@@ -40,7 +40,8 @@ set(IMSDC_SIP_SOURCES
     "${IMSDC_ROOT}/sdk/src/sip/message.cpp"
     "${IMSDC_ROOT}/sdk/src/sip/builder.cpp"
     "${IMSDC_ROOT}/sdk/src/sip/auth.cpp"
-    "${IMSDC_ROOT}/sdk/src/sip/transaction.cpp")
+    "${IMSDC_ROOT}/sdk/src/sip/transaction.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/registration.cpp")
 
 # sdp/: sans-I/O SDP model, parser, generator and offer/answer for IMS data channels.
 set(IMSDC_SDP_SOURCES
@@ -51,8 +52,7 @@ set(IMSDC_SDP_SOURCES
 # dc/: IMS data channels: DTLS ClientHello reassembly, DTLS 1.2 endpoint (mbedTLS), SCTP
 # association (usrsctp, AF_CONN), DCEP and dcmap channels (needs mbedtls, usrsctp).
 set(IMSDC_DC_SOURCES
-    "${IMSDC_ROOT}/sdk/src/dc/hello_reassembler.cpp"
-    "${IMSDC_ROOT}/sdk/src/dc/dtls.cpp")
+)
 
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}

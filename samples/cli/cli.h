@@ -66,6 +66,7 @@ int cmd_keygen(int argc, char** argv);
 int cmd_cert(int argc, char** argv);
 int cmd_jws(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_register(int argc, char** argv);
 
 } // namespace imsdc::cli
 
