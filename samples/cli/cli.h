@@ -66,6 +66,8 @@ int cmd_keygen(int argc, char** argv);
 int cmd_cert(int argc, char** argv);
 int cmd_jws(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+// imsdc register; round_trips (if not null) receives the requests sent until registered.
+int run_register(int argc, char** argv, int* round_trips);
 int cmd_register(int argc, char** argv);
 
 } // namespace imsdc::cli

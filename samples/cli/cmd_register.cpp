@@ -147,6 +147,7 @@ public:
       const std::string& m = pending_.front();
       int rc = port_->send(port_->ctx, reinterpret_cast<const std::uint8_t*>(m.data()), m.size());
       if (rc == 0) return; // queue full: again after the next poll
+      if (rc > 0) ++sent_;
       pending_.erase(pending_.begin());
     }
   }
@@ -175,6 +176,8 @@ public:
   }
 
   bool registered_once() const { return registered_once_; }
+  // Requests sent until the first registration: each is one network round trip.
+  int round_trips() const { return round_trips_; }
   bool has_error() const { return has_error_; }
   const sip::RegistrationEvent& error() const { return error_; }
   const std::string& closed_detail() const { return closed_detail_; }
@@ -191,15 +194,18 @@ private:
   void report(const sip::RegistrationEvent& e) {
     std::string inst = "urn:uuid:" + reg_->instance_uuid();
     if (e.kind == sip::RegistrationEventKind::kRegistered) {
+      if (!registered_once_) round_trips_ = sent_;
       registered_once_ = true;
       if (json_)
         std::printf("{\"state\":\"registered\",\"expires\":%u,\"contact\":\"%s\",\"pub_gruu\":"
-                    "\"%s\",\"temp_gruu\":\"%s\",\"flow_timer\":%u,\"instance\":\"%s\"}\n",
+                    "\"%s\",\"temp_gruu\":\"%s\",\"flow_timer\":%u,\"instance\":\"%s\","
+                    "\"round_trips\":%d}\n",
                     e.expires_s, json_escape(e.contact).c_str(), json_escape(e.pub_gruu).c_str(),
-                    json_escape(e.temp_gruu).c_str(), e.flow_timer_s, inst.c_str());
+                    json_escape(e.temp_gruu).c_str(), e.flow_timer_s, inst.c_str(), round_trips_);
       else
-        std::printf("registered expires=%u instance=%s gruu=%s contact=%s\n", e.expires_s,
-                    inst.c_str(), e.pub_gruu.empty() ? "-" : e.pub_gruu.c_str(), e.contact.c_str());
+        std::printf("registered expires=%u instance=%s gruu=%s contact=%s round_trips=%d\n",
+                    e.expires_s, inst.c_str(), e.pub_gruu.empty() ? "-" : e.pub_gruu.c_str(),
+                    e.contact.c_str(), round_trips_);
     } else if (e.kind == sip::RegistrationEventKind::kUnregistered) {
       const char* why =
           e.reason == sip::UnregisterReason::kShutdown ? "shutdown" : "connection-lost";
@@ -230,6 +236,8 @@ private:
   std::vector<std::string> pending_;
   bool json_;
   bool registered_once_ = false;
+  int sent_ = 0;
+  int round_trips_ = 0;
   bool has_error_ = false;
   sip::RegistrationEvent error_;
   std::string closed_detail_;
@@ -245,7 +253,7 @@ bool parse_seconds(const std::string& v, long max, long* out) {
 
 } // namespace
 
-int cmd_register(int argc, char** argv) {
+int run_register(int argc, char** argv, int* round_trips) {
   Args a;
   if (!a.parse(argc, argv, 1, {"--json", "--help"},
                {"--server", "--origin", "--impu", "--impi", "--password-file", "--token-file",
@@ -359,14 +367,23 @@ int cmd_register(int argc, char** argv) {
   }
   if (!run.registered_once())
     return fail(Status(Code::kNetwork, Module::kCli, "not registered before the timeout"));
+  if (round_trips) *round_trips = run.round_trips();
   return 0;
+}
+
+int cmd_register(int argc, char** argv) {
+  return run_register(argc, argv, nullptr);
 }
 
 #else
 
-int cmd_register(int, char**) {
+int run_register(int, char**, int*) {
   return fail(Status(Code::kUnsupported, Module::kCli,
                      "this imsdc was built without libwebsockets: register is not available"));
+}
+
+int cmd_register(int argc, char** argv) {
+  return run_register(argc, argv, nullptr);
 }
 
 #endif

@@ -17,7 +17,7 @@ constexpr const char* kUsage =
     "  cert        import the CA-issued device certificate, or show a certificate\n"
     "  jws         sign claims with the device key, or verify a JWS with x5c\n"
     "  register    register an IMPU with the eP-CSCF over WSS, hold, de-register\n"
-    "  bench       measure the SDK against raw mbedTLS (bench crypto)\n"
+    "  bench       benchmarks: crypto (against raw mbedTLS), sip (captured INVITE, registration)\n"
     "  version     print the library version\n"
     "\n"
     "'imsdc <command> --help' describes each command.\n"

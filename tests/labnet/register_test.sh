@@ -91,6 +91,17 @@ mint() { "${TOKEN[@]}" --key "$KEY" "$@"; }
 expect_exit "digest SHA-256 (alice)" 0 20 "${COMMON[@]}" --impu sip:alice@ims.example \
   --password-file "$D/passwords/alice"
 grep -q '^registered expires=' "$T/out" || fail "digest SHA-256 output" "no registered line"
+# A digest registration is two round trips: REGISTER -> 401, REGISTER with credentials -> 200.
+grep -q '^registered .* round_trips=2$' "$T/out" || fail "digest round trips" "$(grep '^registered' "$T/out")"
+# imsdc bench sip: the captured INVITE, and the same registration measured by the bench.
+if "$IMSDC" bench sip --rounds 3 "${COMMON[@]}" --impu sip:alice@ims.example \
+     --password-file "$D/passwords/alice" >"$T/bench" 2>&1 \
+   && grep -q 'digest registration *2 round trips' "$T/bench"; then
+  sed 's/^/    /' "$T/bench"
+  pass "imsdc bench sip"
+else
+  fail "imsdc bench sip" "$(cat "$T/bench")"
+fi
 expect_exit "digest MD5 (bob)" 0 20 "${COMMON[@]}" --impu sip:bob@ims.example \
   --password-file "$D/passwords/bob"
 

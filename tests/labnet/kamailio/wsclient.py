@@ -37,6 +37,18 @@ except ImportError as e:  # pragma: no cover - environment check
     sys.exit(1)
 
 TIMEOUT = 8.0
+CAPTURE = {"dir": None, "n": 0}  # --capture DIR: every received message saved verbatim
+
+
+def capture(raw):
+    if not CAPTURE["dir"]:
+        return
+    CAPTURE["n"] += 1
+    first = raw.split("\r\n", 1)[0]
+    kind = first.split(" ")[1] if first.startswith("SIP/2.0 ") else first.split(" ")[0]
+    path = "%s/%02d-%s.sip" % (CAPTURE["dir"], CAPTURE["n"], re.sub(r"[^A-Za-z0-9]", "", kind))
+    with open(path, "wb") as f:
+        f.write(raw.encode("utf-8") if isinstance(raw, str) else raw)
 HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 SHOW = ("www-authenticate", "min-expires", "retry-after", "flow-timer", "require", "contact")
 
@@ -117,6 +129,7 @@ class Ua:
     async def recv(self, want_response=True):
         while True:
             msg = await asyncio.wait_for(self.ws.recv(), TIMEOUT)
+            capture(msg)
             if isinstance(msg, bytes):
                 msg = msg.decode("utf-8", "replace")
             start, headers, body = parse_sip(msg)
@@ -222,15 +235,21 @@ async def cmd_message(args):
             if code != 200:
                 print("ERROR registering %s: %d %s" % (ua.aor, code, reason))
                 return 1
-        text = "labnet message %s" % rand()
-        await wa.send(a.request("MESSAGE", args.to_aor, args.to_aor,
-                                ["Content-Type: text/plain"], text))
+        if args.method == "INVITE":
+            with open(args.body_file, encoding="utf-8") as f:
+                text = f.read()
+            extra = [a.contact(), "Content-Type: application/sdp"]
+        else:
+            text = "labnet message %s" % rand()
+            extra = ["Content-Type: text/plain"]
+        await wa.send(a.request(args.method, args.to_aor, args.to_aor, extra, text))
         start, headers, body = await b.recv(want_response=False)
-        delivered = start.startswith("MESSAGE ") and body == text
+        delivered = start.startswith(args.method + " ") and body == text
         if hget(headers, "Authorization") or hget(headers, "Proxy-Authorization"):
             print("ERROR credentials reached the callee")
             return 1
-        reply = ["SIP/2.0 200 OK"]
+        # An INVITE is declined (486), so the exchange needs no dialog or ACK from us.
+        reply = ["SIP/2.0 486 Busy Here" if args.method == "INVITE" else "SIP/2.0 200 OK"]
         for n, v in headers:
             if n.lower() in ("via", "from", "call-id", "cseq", "record-route"):
                 reply.append("%s: %s" % (n, v))
@@ -283,10 +302,17 @@ def main():
         m.add_argument("--%s-aor" % side, required=True)
         m.add_argument("--%s-user" % side, required=True)
         m.add_argument("--%s-password-file" % side, required=True)
+    m.add_argument("--method", choices=("MESSAGE", "INVITE"), default="MESSAGE")
+    m.add_argument("--body-file", help="INVITE: the SDP body")
+    for s_ in (sub.choices["register"], m):
+        s_.add_argument("--capture", metavar="DIR", help="save every received message in DIR")
     sub.add_parser("selftest")
     args = p.parse_args()
     if args.cmd == "selftest":
         return cmd_selftest()
+    CAPTURE["dir"] = getattr(args, "capture", None)
+    if getattr(args, "method", None) == "INVITE" and not args.body_file:
+        p.error("--method INVITE needs --body-file")
     if args.cmd == "register" and args.password_file and not args.user:
         p.error("--password-file needs --user")
     try:
