@@ -128,7 +128,7 @@ if step dev/configure cmake --preset dev && step dev/build cmake --build --prese
   fi
 fi
 
-# --- static checks: the architecture rules and formatting (cheap, so always) ---
+# --- static checks: architecture rules (grep), clang-format, clang-tidy ---
 lint() {
   local bad
   # The core reaches the OS only through ports, and throws nothing.
@@ -140,10 +140,21 @@ lint() {
   [[ -z $bad ]] || { echo "public header includes a dependency header:"; echo "$bad"; return 1; }
   # Formatting (.clang-format) of the code we own.
   git ls-files -co --exclude-standard -- 'sdk/*.h' 'sdk/*.cpp' 'platform/*.h' 'ports/*.h' 'ports/*.cpp' \
-      'samples/*.h' 'samples/*.cpp' | xargs -r clang-format --dry-run -Werror
+      'samples/*.h' 'samples/*.cpp' | xargs -r clang-format --dry-run -Werror || return 1
+  # clang-tidy (.clang-tidy) over the core, with the dev build's compile commands.
+  git ls-files -co --exclude-standard -- 'sdk/src/*.cpp' \
+    | xargs -r -P"$JOBS" -n4 clang-tidy -p build/dev --quiet 2>&1 | grep -av 'warnings generated' \
+    ; return "${PIPESTATUS[1]}"
 }
 if ((!quick)); then
   step lint lint && add_row lint 1 1 0 0
+fi
+
+# --- release build, installed and consumed (find_package and pkg-config) ---
+if ((!quick)); then
+  if step release/configure cmake --preset release && step release/build cmake --build --preset release -j"$JOBS"; then
+    step install bash tests/install/check.sh build/release && add_row install 2 2 0 0
+  fi
 fi
 
 # --- fuzz (clang + libFuzzer; each parser's fuzzer runs briefly) ---

@@ -453,13 +453,13 @@ RegistrationOutput Registration::on_transport_closed(int reason, int http_status
   RegistrationOutput out = begin_output();
   bool was_open = transport_open_;
   transport_open_ = false;
-  if (finished()) {
-    // A close right after a final error or the end of a shutdown: nothing more to do.
-  } else if (stopping_) {
+  // A close during shutdown ends it. Nothing else is owed for a close right after a final
+  // error, nor for the close we asked for when the transport was given up (the reconnect is
+  // already scheduled).
+  bool expected = finished() || (state_ == RegistrationState::kWaiting && retry_reconnects_);
+  if (stopping_ && !finished()) {
     finish(&out);
-  } else if (state_ == RegistrationState::kWaiting && retry_reconnects_) {
-    // The close we asked for when the transport was given up; the reconnect is scheduled.
-  } else {
+  } else if (!stopping_ && !expected) {
     transaction_.reset();
     if (reason == IMSDC_TRANSPORT_CLOSED_TLS) {
       fail(&out, sip_error(Code::kTls, "TLS failure"), 0, "");

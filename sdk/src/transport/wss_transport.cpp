@@ -194,7 +194,7 @@ void WssTransport::Impl::finish(int reason, const char* why, bool force) {
   if (!finished) {
     finished = true;
     close_reason = reason;
-    std::snprintf(detail, sizeof(detail), "%s", why != nullptr ? why : "");
+    (void)std::snprintf(detail, sizeof(detail), "%s", why != nullptr ? why : "");
   }
   if (force) force_teardown = true;
 }
@@ -351,7 +351,7 @@ int WssTransport::Impl::on_lws_event(lws* w, int reason, void* in, std::size_t l
       int why = classify_connect_error(text);
       if (http_status != 0 && http_status != 101) why = IMSDC_TRANSPORT_CLOSED_REFUSED;
       char msg[kDetailMax];
-      std::snprintf(msg, sizeof(msg), "%s", text != nullptr ? text : "connect failed");
+      (void)std::snprintf(msg, sizeof(msg), "%s", text != nullptr ? text : "connect failed");
       finish(why, msg, false);
     }
     wsi = nullptr;
