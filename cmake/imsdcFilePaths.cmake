@@ -69,7 +69,8 @@ set(IMSDC_PORT_POSIX_SOURCES
     "${IMSDC_ROOT}/ports/posix/storage_posix.cpp"
     "${IMSDC_ROOT}/ports/posix/keystore_pem.cpp")
 set(IMSDC_PORT_FAKE_SOURCES
-    "${IMSDC_ROOT}/ports/fake/fake_port.cpp")
+    "${IMSDC_ROOT}/ports/fake/fake_port.cpp"
+    "${IMSDC_ROOT}/ports/fake/memory_transport.cpp")
 set(IMSDC_PORT_PKCS11_SOURCES
     "${IMSDC_ROOT}/ports/pkcs11/keystore_pkcs11.cpp")
 

@@ -24,6 +24,7 @@
 #include "imsdc/port/keystore.h"
 #include "imsdc/port/net.h"
 #include "imsdc/port/storage.h"
+#include "imsdc/port/transport.h"
 
 namespace imsdc::fake {
 
@@ -200,6 +201,48 @@ private:
   std::size_t delivered_ = 0;
   std::size_t dropped_ = 0;
   imsdc_port_net port_{};
+};
+
+// --- In-memory message transport ---------------------------------------------------------
+// An imsdc_msg_transport whose far end is the test: connect() is answered on the next poll()
+// (open, or a scripted refusal / TLS failure), messages the SDK sends are collected for the
+// test to read, and messages the test queues are delivered, one per on_message, from poll().
+// The contract checks of transport.h hold: whole messages only, events only from poll(), no
+// events after on_close until the next connect(). Stands in for the WSS transport below the
+// registration's real test against Kamailio (tests/labnet/register_test.sh).
+class MemoryTransport {
+public:
+  MemoryTransport();
+  const imsdc_msg_transport* port() const { return &port_; }
+
+  // How the next connect() ends: 0 = open, else an imsdc_transport_close_reason with an
+  // optional HTTP status (e.g. REFUSED + 403 for a wrong Origin).
+  void answer_next_connect(int close_reason, int http_status = 0);
+  // Messages the SDK sent since the last call, oldest first.
+  std::vector<std::string> take_sent();
+  // Queues a message for the SDK (delivered by its next poll()).
+  void deliver(std::string message);
+  // Closes from the far end (delivered by the next poll()).
+  void server_close(int reason = IMSDC_TRANSPORT_CLOSED_NETWORK);
+  bool is_open() const { return open_; }
+  int connects() const { return connects_; }
+  // The options of the last connect() (strings copied).
+  const std::string& last_url() const { return url_; }
+  const std::string& last_origin() const { return origin_; }
+
+private:
+  static int connect_cb(void* ctx, const imsdc_msg_transport_options* opts,
+                        const imsdc_msg_transport_events* events);
+  static int send_cb(void* ctx, const std::uint8_t* data, std::size_t len);
+  static void close_cb(void* ctx);
+  static int poll_cb(void* ctx, std::uint32_t timeout_ms);
+
+  imsdc_msg_transport port_{};
+  imsdc_msg_transport_events events_{};
+  bool connecting_ = false, open_ = false, closing_ = false;
+  int next_reason_ = 0, next_http_ = 0, close_reason_ = -1, connects_ = 0;
+  std::vector<std::string> to_sdk_, from_sdk_;
+  std::string url_, origin_;
 };
 
 } // namespace imsdc::fake
