@@ -6,6 +6,8 @@ find_library(MBEDX509_LIBRARY mbedx509 REQUIRED)
 find_library(MBEDCRYPTO_LIBRARY mbedcrypto REQUIRED)
 find_path(CJSON_INCLUDE_DIR cjson/cJSON.h REQUIRED)
 find_library(CJSON_LIBRARY cjson REQUIRED)
+find_path(USRSCTP_INCLUDE_DIR usrsctp.h REQUIRED)
+find_library(USRSCTP_LIBRARY usrsctp REQUIRED)
 
 add_library(imsdc_deps_crypto INTERFACE)
 target_include_directories(imsdc_deps_crypto INTERFACE
@@ -15,6 +17,10 @@ target_link_libraries(imsdc_deps_crypto INTERFACE
   $<BUILD_INTERFACE:${MBEDCRYPTO_LIBRARY}> $<BUILD_INTERFACE:${CJSON_LIBRARY}>
   $<INSTALL_INTERFACE:mbedtls> $<INSTALL_INTERFACE:mbedx509> $<INSTALL_INTERFACE:mbedcrypto>
   $<INSTALL_INTERFACE:cjson>)
+# usrsctp (dc/: SCTP over DTLS, AF_CONN, no threads of its own).
+target_include_directories(imsdc_deps_crypto INTERFACE $<BUILD_INTERFACE:${USRSCTP_INCLUDE_DIR}>)
+target_link_libraries(imsdc_deps_crypto INTERFACE $<BUILD_INTERFACE:${USRSCTP_LIBRARY}>
+  $<INSTALL_INTERFACE:usrsctp>)
 
 if(IMSDC_WITH_PKCS11)
   # The PKCS#11 API header (OASIS); p11-kit ships a complete, freely usable copy.

@@ -52,7 +52,10 @@ set(IMSDC_SDP_SOURCES
 # dc/: IMS data channels: DTLS ClientHello reassembly, DTLS 1.2 endpoint (mbedTLS), SCTP
 # association (usrsctp, AF_CONN), DCEP and dcmap channels (needs mbedtls, usrsctp).
 set(IMSDC_DC_SOURCES
-)
+    "${IMSDC_ROOT}/sdk/src/dc/hello_reassembler.cpp"
+    "${IMSDC_ROOT}/sdk/src/dc/dtls.cpp"
+    "${IMSDC_ROOT}/sdk/src/dc/dcep.cpp"
+    "${IMSDC_ROOT}/sdk/src/dc/association.cpp")
 
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}
