@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-typedef struct imsdc_allocator {
+/* C API naming (imsdc_<object>), as STYLE.md sets for everything callable from C. */
+typedef struct imsdc_allocator {   /* NOLINT(readability-identifier-naming) */
   void* (*malloc_fn)(size_t size); /* NULL on failure */
   void (*free_fn)(void* p);        /* accepts NULL */
 } imsdc_allocator;
