@@ -49,6 +49,22 @@ set(IMSDC_SDP_SOURCES
     "${IMSDC_ROOT}/sdk/src/sdp/sdp_write.cpp"
     "${IMSDC_ROOT}/sdk/src/sdp/negotiate.cpp")
 
+# avatar/: avatar authorization tokens, single-use ephemeral keys, streaming JWE decryption,
+# signed manifests and animation frames (PROTOCOL_PROFILE.md sections 6 to 9; needs cJSON).
+set(IMSDC_AVATAR_SOURCES
+    "${IMSDC_ROOT}/sdk/src/avatar/tokens.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/ephemeral.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/blob_sink.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/jwe_decrypt.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/manifest.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/animation.cpp")
+
+# identity/: verified caller identity: Identity header, PASSporT (SHAKEN, Rich Call Data),
+# RFC 8785 JSON canonicalization, caller card (needs cJSON and the crypto sources).
+set(IMSDC_IDENTITY_SOURCES
+    "${IMSDC_ROOT}/sdk/src/identity/jcs.cpp"
+    "${IMSDC_ROOT}/sdk/src/identity/identity.cpp")
+
 # dc/: IMS data channels: DTLS ClientHello reassembly, DTLS 1.2 endpoint (mbedTLS), SCTP
 # association (usrsctp, AF_CONN), DCEP and dcmap channels (needs mbedtls, usrsctp).
 set(IMSDC_DC_SOURCES
@@ -62,6 +78,8 @@ set(IMSDC_CORE_SOURCES
     ${IMSDC_CRYPTO_SOURCES}
     ${IMSDC_SIP_SOURCES}
     ${IMSDC_SDP_SOURCES}
+    ${IMSDC_AVATAR_SOURCES}
+    ${IMSDC_IDENTITY_SOURCES}
     ${IMSDC_DC_SOURCES}
     ${IMSDC_PORT_WRAPPER_SOURCES})
 

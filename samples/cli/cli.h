@@ -65,7 +65,11 @@ bool stderr_is_terminal();
 int cmd_keygen(int argc, char** argv);
 int cmd_cert(int argc, char** argv);
 int cmd_jws(int argc, char** argv);
+int cmd_identity(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_avatar(int argc, char** argv);
+// imsdc bench avatar (cmd_avatar.cpp), dispatched by cmd_bench.
+int bench_avatar(const Args& a, int rounds);
 // imsdc register; round_trips (if not null) receives the requests sent until registered.
 int run_register(int argc, char** argv, int* round_trips);
 int cmd_register(int argc, char** argv);

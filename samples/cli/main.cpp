@@ -16,8 +16,11 @@ constexpr const char* kUsage =
     "  keygen      create the device key, a CSR and a self-signed fallback certificate\n"
     "  cert        import the CA-issued device certificate, or show a certificate\n"
     "  jws         sign claims with the device key, or verify a JWS with x5c\n"
+    "  avatar      avatar tokens, protected representation decryption, manifest check\n"
+    "  identity    verify a caller's identity (PASSporT, Rich Call Data, verstat) in an INVITE\n"
     "  register    register an IMPU with the eP-CSCF over WSS, hold, de-register\n"
-    "  bench       benchmarks: crypto (against raw mbedTLS), sip (captured INVITE, registration)\n"
+    "  bench       benchmarks: crypto (against raw mbedTLS), sip (captured INVITE, registration),\n"
+    "              avatar (streaming decrypt, attestation)\n"
     "  version     print the library version\n"
     "\n"
     "'imsdc <command> --help' describes each command.\n"
@@ -60,7 +63,9 @@ int main(int argc, char** argv) {
   if (cmd == "keygen") return imsdc::cli::cmd_keygen(sub_argc, sub_argv);
   if (cmd == "cert") return imsdc::cli::cmd_cert(sub_argc, sub_argv);
   if (cmd == "jws") return imsdc::cli::cmd_jws(sub_argc, sub_argv);
+  if (cmd == "identity") return imsdc::cli::cmd_identity(sub_argc, sub_argv);
   if (cmd == "register") return imsdc::cli::cmd_register(sub_argc, sub_argv);
+  if (cmd == "avatar") return imsdc::cli::cmd_avatar(sub_argc, sub_argv);
   if (cmd == "bench") return imsdc::cli::cmd_bench(sub_argc, sub_argv);
   return imsdc::cli::usage_error("unknown command '" + cmd + "'");
 }
