@@ -10,18 +10,20 @@ namespace {
 constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-int value_of(char c, bool url) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (url) {
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-  } else {
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-  }
-  return -1;
+// 256-entry decode tables (0x80 = not in the alphabet), built at compile time: decoding
+// runs inside every avatar download, where a per-character branch chain cost as much as
+// the AES-GCM it feeds.
+struct DecodeTable {
+  std::uint8_t v[256];
+};
+
+constexpr DecodeTable make_table(const char* alphabet) {
+  DecodeTable t{};
+  for (int i = 0; i < 256; ++i)
+    t.v[i] = 0x80;
+  for (int i = 0; i < 64; ++i)
+    t.v[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
+  return t;
 }
 
 std::string encode(ByteSpan in, const char* alphabet, bool pad) {
@@ -50,26 +52,38 @@ std::string encode(ByteSpan in, const char* alphabet, bool pad) {
 // Decodes unpadded text of a valid length; rejects non-zero unused bits.
 Status decode_core(std::string_view in, bool url, std::uint8_t* out, std::size_t out_cap,
                    std::size_t* out_len) {
+  static constexpr DecodeTable kStdTable = make_table(kStd);
+  static constexpr DecodeTable kUrlTable = make_table(kUrl);
+  const std::uint8_t* t = url ? kUrlTable.v : kStdTable.v;
   std::size_t rem = in.size() % 4;
   if (rem == 1) return Status(Code::kMalformed, Module::kBase, "base64: impossible length");
   std::size_t need = in.size() / 4 * 3 + (rem ? rem - 1 : 0);
   if (need > out_cap) return Status(Code::kTooLarge, Module::kBase, "base64: output too large");
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t whole = in.size() - rem;
   std::size_t o = 0;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = value_of(c, url);
-    if (v < 0)
+  for (std::size_t i = 0; i < whole; i += 4) {
+    std::uint32_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
+    if ((a | b | c | d) & 0x80)
       return Status(Code::kMalformed, Module::kBase, "base64: character outside the alphabet");
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = static_cast<std::uint8_t>((acc >> bits) & 0xff);
-    }
+    std::uint32_t v = a << 18 | b << 12 | c << 6 | d;
+    out[o] = static_cast<std::uint8_t>(v >> 16);
+    out[o + 1] = static_cast<std::uint8_t>(v >> 8);
+    out[o + 2] = static_cast<std::uint8_t>(v);
+    o += 3;
   }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-    return Status(Code::kMalformed, Module::kBase, "base64: non-zero unused bits (not canonical)");
+  if (rem) {
+    std::uint32_t a = t[p[whole]], b = t[p[whole + 1]], c = rem == 3 ? t[p[whole + 2]] : 0;
+    if ((a | b | c) & 0x80)
+      return Status(Code::kMalformed, Module::kBase, "base64: character outside the alphabet");
+    // Unused bits: the low 4 bits of the 2nd character (rem 2) or the low 2 of the 3rd (rem 3).
+    if ((rem == 2 && (b & 0x0f)) || (rem == 3 && (c & 0x03)))
+      return Status(Code::kMalformed, Module::kBase,
+                    "base64: non-zero unused bits (not canonical)");
+    std::uint32_t v = a << 18 | b << 12 | c << 6;
+    out[o++] = static_cast<std::uint8_t>(v >> 16);
+    if (rem == 3) out[o++] = static_cast<std::uint8_t>(v >> 8);
+  }
   *out_len = o;
   return Status::ok();
 }
