@@ -55,6 +55,7 @@ step() { # NAME CMD...
   start=$(now)
   "$@"
   rc=$?
+  STEP_SECONDS=$(elapsed "$start")
   if ((rc != 0)); then
     echo "run.sh: step '$name' failed (exit $rc)" >&2
     STEP_FAILED=1
@@ -147,13 +148,13 @@ lint() {
     ; return "${PIPESTATUS[1]}"
 }
 if ((!quick)); then
-  step lint lint && add_row lint 1 1 0 0
+  step lint lint && add_row lint 1 1 0 "$STEP_SECONDS"
 fi
 
 # --- release build, installed and consumed (find_package and pkg-config) ---
 if ((!quick)); then
   if step release/configure cmake --preset release && step release/build cmake --build --preset release -j"$JOBS"; then
-    step install bash tests/install/check.sh build/release && add_row install 2 2 0 0
+    step install bash tests/install/check.sh build/release && add_row install 2 2 0 "$STEP_SECONDS"
   fi
 fi
 
