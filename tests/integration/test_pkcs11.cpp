@@ -29,6 +29,7 @@
 #include "imsdc/jose.h"
 #include "imsdc/port/os.h"
 #include "imsdc/port_pkcs11.h"
+#include "test_util.h"
 
 namespace imsdc {
 namespace {
@@ -39,46 +40,10 @@ constexpr const char* kPin = "1234";
 constexpr const char* kKeyLabel = "imsdc-device";
 constexpr const char* kImpu = "sip:alice@ims.example";
 
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-bool have_tool(const char* name) {
-  std::string cmd = std::string("command -v ") + name + " >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
-
-void remove_tree(const std::string& dir) {
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == "..") continue;
-      std::string p = dir + "/" + n;
-      struct stat st;
-      if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        remove_tree(p);
-      else
-        ::unlink(p.c_str());
-    }
-    ::closedir(d);
-  }
-  ::rmdir(dir.c_str());
-}
-
-// Runs a shell command; returns its exit status and captures stdout+stderr.
-int run(const std::string& cmd, std::string* output) {
-  std::string full = cmd + " 2>&1";
-  FILE* f = ::popen(full.c_str(), "r");
-  if (!f) return -1;
-  char buf[512];
-  std::string out;
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, f))
-    out.append(buf, n);
-  int st = ::pclose(f);
-  if (output) *output = out;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+using testutil::file_exists;
+using testutil::have_tool;
+using testutil::remove_tree;
+using testutil::run;
 
 // A SoftHSM2 token of our own: its own config file and token directory (SOFTHSM2_CONF).
 class SoftHsm : public testing::Test {

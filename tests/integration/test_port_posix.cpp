@@ -19,6 +19,7 @@
 #include "imsdc/port/log.h"
 #include "imsdc/port/os.h"
 #include "imsdc/port_posix.h"
+#include "test_util.h"
 
 namespace imsdc {
 namespace {
@@ -34,27 +35,10 @@ public:
     char* p = ::mkdtemp(buf.data());
     if (p) path_ = p;
   }
-  ~TempDir() { remove_tree(path_); }
+  ~TempDir() { testutil::remove_tree(path_); }
   const std::string& path() const { return path_; }
 
 private:
-  static void remove_tree(const std::string& dir) {
-    if (dir.empty()) return;
-    if (DIR* d = ::opendir(dir.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n == "." || n == "..") continue;
-        std::string p = dir + "/" + n;
-        struct stat st;
-        if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-          remove_tree(p);
-        else
-          ::unlink(p.c_str());
-      }
-      ::closedir(d);
-    }
-    ::rmdir(dir.c_str());
-  }
   std::string path_;
 };
 
