@@ -129,7 +129,7 @@ group_base() {
   ensure_debsrc
   want build-essential cmake ninja-build pkg-config git \
     libmbedtls-dev libcjson-dev libusrsctp-dev libgtest-dev libgmock-dev libbenchmark-dev \
-    openssl clang
+    openssl clang libclang-rt-14-dev
 }
 
 group_aarch64() {
