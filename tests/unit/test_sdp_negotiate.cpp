@@ -207,6 +207,33 @@ TEST(SdpAnswer, SetupRules) {
             Code::kInvalidArgument);
 }
 
+// The offer and answer Chromium 156 really sent each other (tests/interop/chromium/capture.sh):
+// imsdc answers the captured offer as the DTLS client, and takes the captured answer to an
+// imsdc offer of the same shape.
+TEST(SdpAnswer, CapturedChromiumOfferAndAnswer) {
+  AnswerConfig cfg;
+  cfg.local = peer();
+  cfg.local.ice.enabled = true;
+  cfg.local.ice.params = IceParams{"PeUf", "PeerPassword0123456789", {}};
+  const SessionDescription offer = must_parse(load("chromium156_offer.sdp"));
+  Result<Answer> a = make_answer(offer, cfg, ChannelPolicy());
+  ASSERT_TRUE(a.is_ok()) << a.status().message();
+  EXPECT_TRUE(a->result.accepted);
+  EXPECT_EQ(a->result.role, DtlsRole::kClient);
+  EXPECT_EQ(a->result.remote_max_message_size, 262144u);
+  ASSERT_EQ(a->result.remote_candidates.size(), 1u);
+  EXPECT_EQ(a->result.remote_candidates[0].address, "10.77.0.2");
+  ASSERT_EQ(a->result.remote_fingerprints.size(), 1u);
+  EXPECT_EQ(a->result.remote_fingerprints[0].hash, HashFunc::kSha256);
+
+  const SessionDescription answer = must_parse(load("chromium156_answer.sdp"));
+  const MediaSection* dc = answer.data_channel();
+  ASSERT_NE(dc, nullptr);
+  EXPECT_EQ(dc->setup, Setup::kActive); // Chromium answers as the DTLS client
+  EXPECT_EQ(dc->fingerprints.size(), 1u);
+  EXPECT_EQ(dc->max_message_size, 262144u);
+}
+
 TEST(SdpAnswer, ChromiumOffer) {
   AnswerConfig cfg;
   cfg.local = peer();

@@ -27,7 +27,8 @@ SessionDescription must_parse(const std::string& text) {
   return r.is_ok() ? r.value() : SessionDescription();
 }
 
-const char* const kCorpus[] = {"chromium_offer.sdp", "ts26114_a17_offer.sdp",
+const char* const kCorpus[] = {"chromium156_offer.sdp",  "chromium156_answer.sdp",
+                               "chromium_offer.sdp",     "ts26114_a17_offer.sdp",
                                "ts26114_a17_answer.sdp", "ims_offer_no_ice.sdp",
                                "legacy_offer.sdp"};
 
