@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 #include "crypto/internal.h"
@@ -12,6 +14,7 @@
 #include "dc/hello_reassembler.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port_fake.h"
+#include "sdp/sdp.h"
 
 namespace imsdc::dc {
 namespace {
@@ -339,6 +342,112 @@ TEST_F(DcDtls, FragmentedClientHelloLikeChromium) {
   ASSERT_TRUE(c.ep->send(ByteSpan(std::string_view("ping"))).is_ok());
   pump(c, s, nullptr);
   ASSERT_EQ(s.received.size(), 1u);
+}
+
+std::string load_data(const std::string& name) {
+  std::ifstream f(std::string(IMSDC_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// What headless Chromium 156 sent (tests/interop/chromium/capture.sh): its first ClientHello,
+// 1413 bytes offering DTLS 1.3 with an X25519MLKEM768 key share and DTLS 1.2, in two
+// datagrams of one fragment each; and its answer SDP, which carries its fingerprint.
+TEST_F(DcDtls, CapturedChromiumClientHelloGetsHelloVerifyRequest) {
+  const std::string d1 = load_data("dc/chromium156_clienthello_1.bin");
+  const std::string d2 = load_data("dc/chromium156_clienthello_2.bin");
+  ASSERT_EQ(d1.size(), 1200u);
+  ASSERT_EQ(d2.size(), 263u);
+  Result<sdp::SessionDescription> answer = sdp::parse(load_data("sdp/chromium156_answer.sdp"));
+  ASSERT_TRUE(answer.is_ok());
+  ASSERT_NE(answer->data_channel(), nullptr);
+  ASSERT_EQ(answer->data_channel()->fingerprints.size(), 1u);
+  Identity si = self_signed("ue-b");
+
+  // In both orders: nothing answers the first fragment alone, the second completes the
+  // message and the server answers with one HelloVerifyRequest.
+  for (const bool reversed : {false, true}) {
+    DtlsConfig sc;
+    sc.role = sdp::DtlsRole::kServer;
+    sc.keystore = si.ks->port();
+    sc.remote_fingerprints = answer->data_channel()->fingerprints;
+    sc.peer_transport_id = "10.77.0.2:57137";
+    auto ep = DtlsEndpoint::create(sc);
+    ASSERT_TRUE(ep.is_ok());
+    ASSERT_TRUE((*ep)->start(fake::now_ms()).is_ok());
+    const std::string& first = reversed ? d2 : d1;
+    const std::string& second = reversed ? d1 : d2;
+    Bytes out;
+    EXPECT_TRUE((*ep)->feed(ByteSpan(std::string_view(first)), fake::now_ms()).is_ok());
+    EXPECT_FALSE((*ep)->take_datagram(&out));
+    EXPECT_TRUE((*ep)->feed(ByteSpan(std::string_view(second)), fake::now_ms()).is_ok());
+    ASSERT_TRUE((*ep)->take_datagram(&out));
+    ASSERT_GT(out.size(), kDtlsRecordHeader + kDtlsHandshakeHeader);
+    EXPECT_EQ(out[0], 22);                    // handshake record
+    EXPECT_EQ(out[kDtlsRecordHeader], 3);     // hello_verify_request
+    EXPECT_FALSE((*ep)->take_datagram(&out)); // one answer, no ServerHello before the cookie
+    EXPECT_EQ((*ep)->state(), DtlsState::kHandshaking);
+  }
+
+  // The first fragment alone, then silence: the set is dropped at the reassembly timeout and
+  // the endpoint never answers, nor holds it.
+  DtlsConfig sc;
+  sc.role = sdp::DtlsRole::kServer;
+  sc.keystore = si.ks->port();
+  sc.remote_fingerprints = answer->data_channel()->fingerprints;
+  auto ep = DtlsEndpoint::create(sc);
+  ASSERT_TRUE(ep.is_ok());
+  ASSERT_TRUE((*ep)->start(fake::now_ms()).is_ok());
+  EXPECT_TRUE((*ep)->feed(ByteSpan(std::string_view(d1)), fake::now_ms()).is_ok());
+  fake::advance_ms(60000);
+  (void)(*ep)->poll(fake::now_ms());
+  // The second fragment, a minute later, no longer completes anything.
+  EXPECT_TRUE((*ep)->feed(ByteSpan(std::string_view(d2)), fake::now_ms()).is_ok());
+  Bytes out;
+  EXPECT_FALSE((*ep)->take_datagram(&out));
+}
+
+// The debug key log (PROTOCOL_PROFILE.md section 4): where compiled in, both ends of one
+// handshake log the same NSS line (same client random, same master secret); elsewhere a key
+// log sink is refused outright rather than silently ignored.
+TEST_F(DcDtls, DebugKeyLogOnlyWhereCompiledIn) {
+  Identity ci = self_signed("ue-a"), si = self_signed("ue-b");
+  std::vector<std::string> client_lines, server_lines;
+  auto sink = [](void* ctx, const char* line) {
+    static_cast<std::vector<std::string>*>(ctx)->emplace_back(line);
+  };
+  DtlsConfig cc, sc;
+  cc.key_log = sink;
+  cc.key_log_ctx = &client_lines;
+  sc.key_log = sink;
+  sc.key_log_ctx = &server_lines;
+#if IMSDC_WITH_DTLS_KEYLOG
+  Side c, s;
+  make(ci, si, &c, &s, cc, sc);
+  pump(c, s, nullptr);
+  ASSERT_EQ(c.ep->state(), DtlsState::kConnected);
+  ASSERT_EQ(client_lines.size(), 1u);
+  ASSERT_EQ(server_lines.size(), 1u);
+  EXPECT_EQ(client_lines[0], server_lines[0]);
+  const std::string& l = client_lines[0];
+  ASSERT_EQ(l.size(), 14u + 64 + 1 + 96 + 1);
+  EXPECT_EQ(l.compare(0, 14, "CLIENT_RANDOM "), 0);
+  EXPECT_EQ(l[14 + 64], ' ');
+  EXPECT_EQ(l.back(), '\n');
+  EXPECT_EQ(l.find_first_not_of("0123456789abcdef", 14), 14u + 64);
+  // The endpoint says so: a warning at creation.
+  bool warned = false;
+  for (const std::string& line : fake::log_lines())
+    warned = warned || line.find("KEY LOG IS ON") != std::string::npos;
+  EXPECT_TRUE(warned);
+#else
+  cc.role = sdp::DtlsRole::kClient;
+  cc.keystore = ci.ks->port();
+  cc.remote_fingerprints = {si.fp()};
+  EXPECT_EQ(DtlsEndpoint::create(cc).status().code(), Code::kUnsupported);
+  EXPECT_TRUE(client_lines.empty());
+#endif
 }
 
 TEST_F(DcDtls, HandshakeSurvivesLossThroughRetransmission) {

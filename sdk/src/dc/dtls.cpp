@@ -133,6 +133,34 @@ struct DtlsEndpoint::Impl {
     return 0;
   }
 
+#if IMSDC_WITH_DTLS_KEYLOG
+  // mbedtls_ssl_export_keys_ext_t: hands the NSS key log line to the debug sink.
+  static int export_keys(void* p, const unsigned char* ms, const unsigned char*, size_t, size_t,
+                         size_t, const unsigned char client_random[32], const unsigned char[32],
+                         mbedtls_tls_prf_types) {
+    auto* self = static_cast<Impl*>(p);
+    static const char kHex[] = "0123456789abcdef";
+    char line[sizeof "CLIENT_RANDOM " + 64 + 1 + 96 + 1];
+    std::size_t n = 0;
+    for (const char* c = "CLIENT_RANDOM "; *c != '\0'; ++c)
+      line[n++] = *c;
+    for (int i = 0; i < 32; ++i) {
+      line[n++] = kHex[client_random[i] >> 4];
+      line[n++] = kHex[client_random[i] & 15];
+    }
+    line[n++] = ' ';
+    for (int i = 0; i < 48; ++i) {
+      line[n++] = kHex[ms[i] >> 4];
+      line[n++] = kHex[ms[i] & 15];
+    }
+    line[n++] = '\n';
+    line[n] = '\0';
+    self->config.key_log(self->config.key_log_ctx, line);
+    secure_zero(line, sizeof line);
+    return 0;
+  }
+#endif
+
   Status set_transport_id() {
     if (config.role != sdp::DtlsRole::kServer) return Status::ok();
     static const unsigned char kDefaultId[] = "imsdc-peer";
@@ -309,6 +337,15 @@ Result<std::unique_ptr<DtlsEndpoint>> DtlsEndpoint::create(const DtlsConfig& con
       return err(Code::kEntropy, "dtls cookie key");
     mbedtls_ssl_conf_dtls_cookies(&d.conf, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check,
                                   &d.cookie);
+  }
+  if (config.key_log != nullptr) {
+#if IMSDC_WITH_DTLS_KEYLOG
+    IMSDC_LOGW(kLog, "DTLS KEY LOG IS ON: this association's session secrets are written out "
+                     "(debug builds only; never on a device in the field)");
+    mbedtls_ssl_conf_export_keys_ext_cb(&d.conf, Impl::export_keys, &d);
+#else
+    return err(Code::kUnsupported, "dtls key log not compiled in (IMSDC_DTLS_KEYLOG)");
+#endif
   }
   if (mbedtls_ssl_setup(&d.ssl, &d.conf) != 0) return err(Code::kNoMemory, "dtls setup");
   mbedtls_ssl_set_bio(&d.ssl, &d, Impl::bio_send, Impl::bio_recv, nullptr);

@@ -54,6 +54,15 @@ struct DtlsConfig {
   // Stable id of the peer's transport address for HelloVerify cookies (server only), e.g.
   // "ip:port"; may be empty when the association has one fixed peer.
   std::string peer_transport_id;
+  // DEBUG ONLY (PROTOCOL_PROFILE.md section 4): receives one NSS key log line per handshake,
+  // "CLIENT_RANDOM <64 hex> <96 hex>\n", which lets Wireshark decrypt the association. The
+  // line holds the master secret; the buffer is zeroized after the call. Honoured only in
+  // builds with IMSDC_WITH_DTLS_KEYLOG (CMake option IMSDC_DTLS_KEYLOG, never in release
+  // presets); elsewhere create() refuses a non-null key_log with kUnsupported. The endpoint
+  // logs a warning at creation whenever a key log is active.
+  using KeyLogFn = void (*)(void* ctx, const char* line);
+  KeyLogFn key_log = nullptr;
+  void* key_log_ctx = nullptr;
 };
 
 enum class DtlsState : std::uint8_t { kIdle, kHandshaking, kConnected, kClosed, kFailed };
