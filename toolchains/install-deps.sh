@@ -10,7 +10,8 @@
 #   pkcs11   SoftHSM2, OpenSC (pkcs11-tool), p11-kit headers
 #   node     Node.js + npm (only when no "node" is on PATH), then "npm ci" in tests/interop
 #   kamailio the labnet eP-CSCF (tests/labnet/kamailio): Kamailio 5.6 with WebSocket, TLS,
-#            outbound and app_python3 modules, python3-jwt/-cryptography/-websockets
+#            outbound, app_python3 and secsipid (STIR signer) modules,
+#            python3-jwt/-cryptography/-websockets
 # A group is a function group_NAME below: it may prepare apt (sources, architectures),
 # add packages with want, and queue commands to run after apt with after_apt.
 set -euo pipefail
@@ -147,8 +148,8 @@ group_pkcs11() {
 group_kamailio() {
   # procps (pgrep) and iproute2 (ss) are used by tests/labnet/kamailio/*.sh.
   want kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-outbound-modules \
-    kamailio-python3-modules python3 python3-jwt python3-cryptography python3-websockets \
-    openssl procps iproute2
+    kamailio-python3-modules kamailio-secsipid-modules python3 python3-jwt python3-cryptography \
+    python3-websockets openssl procps iproute2
 }
 
 group_lws() {

@@ -70,6 +70,8 @@ int cmd_bench(int argc, char** argv);
 int cmd_avatar(int argc, char** argv);
 // imsdc bench avatar (cmd_avatar.cpp), dispatched by cmd_bench.
 int bench_avatar(const Args& a, int rounds);
+// imsdc bench dc --in-process (cmd_bench_dc.cpp), dispatched by cmd_bench.
+int bench_dc(const Args& a, int rounds);
 // imsdc register; round_trips (if not null) receives the requests sent until registered.
 int run_register(int argc, char** argv, int* round_trips);
 int cmd_register(int argc, char** argv);

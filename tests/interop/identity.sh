@@ -6,7 +6,8 @@
 # Each case checks the caller card's per-field status and reason, and the exit code.
 # The jCard carries numbers and names whose RFC 8785 forms are tricky (exponents, UTF-16
 # ordering beyond the BMP), so a matching /jcd digest cross-checks imsdc's JCS against
-# canonicalize. Signing with Kamailio/secsipid is not covered here.
+# canonicalize. One case fetches the certificate, jCard and icon over HTTPS from a local
+# server (imsdc --allow-fetch). Signing with Kamailio/secsipid is tests/labnet/identity.
 set -euo pipefail
 IMSDC=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +15,12 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CA=$ROOT/tests/labnet/ca/make-ca.sh
 TEMPLATE=$ROOT/tests/unit/data/sip/kamailio/invite-relayed.sip
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+HTTPS_PID=""
+cleanup() {
+  if [ -n "$HTTPS_PID" ]; then kill "$HTTPS_PID" 2>/dev/null || true; wait "$HTTPS_PID" 2>/dev/null || true; fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
 NOW=$(date +%s)
 CERTS=$T/certs
 mkdir -p "$CERTS"
@@ -66,11 +72,13 @@ for line in lines:
 open(sys.argv[2], 'wb').write(('\r\n'.join(out) + '\r\n\r\n' + body.replace('\r\n', '\n').replace('\n', '\r\n')).encode())
 PY
 }
+# Where imsdc finds x5u / jcl / icn resources: the local directory, or HTTPS (--allow-fetch).
+SOURCE=(--certs "$CERTS")
 # verify WANT-EXIT INVITE [imsdc global options]: runs imsdc identity verify
 verify() {
   local want=$1 file=$2; shift 2
   set +e
-  "$IMSDC" "$@" identity verify --invite "$file" --trust "$T/ca/root.pem" --certs "$CERTS" \
+  "$IMSDC" "$@" identity verify --invite "$file" --trust "$T/ca/root.pem" "${SOURCE[@]}" \
     >"$T/out" 2>"$T/err"
   local got=$?
   set -e
@@ -123,6 +131,53 @@ verify 0 "$T/inv"
 expect name verified_e2e "/nam"
 expect organization verified_e2e "/jcl"
 expect avatar verified_e2e
+
+step "x5u, jCard and icon fetched over HTTPS from 127.0.0.1 (--allow-fetch)"
+if "$IMSDC" identity --help | grep -q -- --allow-fetch; then
+  bash "$CA" server "$T/ca" localhost "$T/https" >/dev/null
+  python3 - "$CERTS" "$T/https.pem" "$T/https-key.pem" "$T/https-port" <<'PY' &
+import functools, http.server, os, ssl, sys
+root, cert, key, portfile = sys.argv[1:]
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=root))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(portfile + ".tmp", "w").write(str(srv.server_address[1]))
+os.rename(portfile + ".tmp", portfile)
+srv.serve_forever()
+PY
+  HTTPS_PID=$!
+  for _ in $(seq 100); do [ -s "$T/https-port" ] && break; sleep 0.1; done
+  [ -s "$T/https-port" ] || { echo "FAIL: HTTPS server did not start"; exit 1; }
+  H=https://localhost:$(cat "$T/https-port")
+  printf '["vcard",[["version",{},"text","4.0"],["fn",{},"text","Alice Fetched"],["org",{},"text","Fetched Org"],["photo",{},"uri","%s/icon.png"]]]' "$H" >"$CERTS/card-h.json"
+  SIGN_X5U=$H/sti.pem sign "$T/shaken-h" "{$BASE,\"attest\":\"A\"}" --ppt shaken
+  SIGN_X5U=$H/sti.pem sign "$T/rcd-h" "{$BASE,\"rcd\":{\"nam\":\"Alice\",\"jcl\":\"$H/card-h.json\",\"icn\":\"$H/icon.png\"}}" --ppt rcd
+  invite "$T/inv" "" ES256 "$T/shaken-h" "$T/rcd-h"
+  SOURCE=(--allow-fetch --ca "$T/ca/root.pem")
+  verify 0 "$T/inv"
+  expect number verified_e2e "attest A"
+  expect name verified_e2e "/nam"
+  expect organization verified_e2e "/jcl"
+  expect photo verified_e2e "/icn"
+  step "changed icon byte on the HTTPS server"
+  cp "$CERTS/icon.png" "$T/icon.orig"
+  printf 'X' | dd of="$CERTS/icon.png" bs=1 seek=12 conv=notrunc status=none
+  verify 0 "$T/inv"
+  expect photo failed "rcdi digest mismatch for /icn"
+  expect organization verified_e2e "/jcl"
+  cp "$T/icon.orig" "$CERTS/icon.png"
+  step "HTTPS server not trusted: nothing is fetched"
+  SOURCE=(--allow-fetch --ca "$T/ca/other-root.pem")
+  verify 3 "$T/inv"
+  expect number failed "x5u certificate not available"
+  SOURCE=(--certs "$CERTS")
+else
+  echo "skipped: this imsdc is built without HTTPS (libwebsockets)"
+fi
 
 step "changed nam (rcdi no longer matches)"
 sign "$T/rcd-nam" "{$BASE,$RCD_INLINE}" --ppt rcd --nam-after-rcdi Mallory

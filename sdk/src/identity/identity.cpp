@@ -81,33 +81,12 @@ std::string rcdi_digest(ByteSpan data) {
 // A verified PASSporT's claims that the caller card needs.
 struct Passport {
   std::string ppt;
-  std::string attest;
-  JsonPtr claims{nullptr, cJSON_Delete};
+  PassportClaims claims;
 };
 
-Status check_numbers(const cJSON* claims, const std::string& caller,
-                     const std::vector<std::string>& called) {
-  const cJSON* orig = cJSON_GetObjectItemCaseSensitive(claims, "orig");
-  const char* otn = json_str(orig, "tn");
-  if (!otn) return err(Code::kMalformed, "PASSporT orig has no tn");
-  auto o = sip::normalize_telephone_number(otn);
-  if (!o) return err(Code::kMalformed, "PASSporT orig.tn is not a telephone number");
-  if (caller.empty() || o.value() != caller)
-    return err(Code::kBinding, "orig does not match the P-Asserted-Identity or From number");
-  const cJSON* dest = cJSON_GetObjectItemCaseSensitive(claims, "dest");
-  const cJSON* dtn = cJSON_GetObjectItemCaseSensitive(dest, "tn");
-  if (!cJSON_IsArray(dtn)) return err(Code::kMalformed, "PASSporT dest has no tn array");
-  int count = 0;
-  for (const cJSON* t = dtn->child; t; t = t->next) {
-    if (++count > 16) return err(Code::kTooLarge, "PASSporT dest.tn has too many numbers");
-    if (!cJSON_IsString(t)) return err(Code::kMalformed, "PASSporT dest.tn entry not a string");
-    auto d = sip::normalize_telephone_number(t->valuestring);
-    if (!d) continue;
-    for (const std::string& c : called) {
-      if (c == d.value()) return Status::ok();
-    }
-  }
-  return err(Code::kBinding, "dest does not match the Request-URI or To number");
+// The verified claims set (a JSON object: parse_passport_claims checked it).
+const cJSON* claims_json(const Passport& p) {
+  return p.claims.json.get();
 }
 
 Result<Passport> verify_passport(std::string_view value, const VerifyConfig& cfg,
@@ -149,31 +128,48 @@ Result<Passport> verify_passport(std::string_view value, const VerifyConfig& cfg
   if (!leaf) return leaf.status();
   IMSDC_TRY(jose::jws_verify(parts.value(), leaf->public_key));
 
-  p.claims = JsonPtr(cJSON_ParseWithLength(reinterpret_cast<const char*>(parts->payload.data()),
-                                           parts->payload.size()),
-                     cJSON_Delete);
-  if (!cJSON_IsObject(p.claims.get())) return err(Code::kMalformed, "PASSporT claims not JSON");
-  const cJSON* iat = cJSON_GetObjectItemCaseSensitive(p.claims.get(), "iat");
-  // Range first: converting a double outside int64 to an integer is undefined behaviour.
-  if (!cJSON_IsNumber(iat) || !(iat->valuedouble >= 0 && iat->valuedouble < 1e15) ||
-      iat->valuedouble != static_cast<double>(static_cast<std::int64_t>(iat->valuedouble)))
-    return err(Code::kMalformed, "PASSporT iat is not an integer");
-  const auto iat_s = static_cast<std::int64_t>(iat->valuedouble);
+  auto claims = parse_passport_claims(
+      std::string_view(reinterpret_cast<const char*>(parts->payload.data()), parts->payload.size()),
+      p.ppt);
+  if (!claims) return claims.status();
+  p.claims = std::move(claims.value());
+  const std::int64_t iat = p.claims.iat;
   // Freshness in both directions: a future iat is as suspicious as an old one.
-  if (cfg.now_s < 0 || iat_s > cfg.now_s + cfg.iat_window_s || cfg.now_s - iat_s > cfg.iat_window_s)
+  if (cfg.now_s < 0 || iat > cfg.now_s + cfg.iat_window_s || cfg.now_s - iat > cfg.iat_window_s)
     return err(Code::kExpired, "PASSporT iat is not fresh");
-  IMSDC_TRY(check_numbers(p.claims.get(), caller, called));
-  const cJSON* attest = cJSON_GetObjectItemCaseSensitive(p.claims.get(), "attest");
-  if (attest) {
-    if (!cJSON_IsString(attest) ||
-        (std::strcmp(attest->valuestring, "A") != 0 && std::strcmp(attest->valuestring, "B") != 0 &&
-         std::strcmp(attest->valuestring, "C") != 0))
-      return err(Code::kMalformed, "PASSporT attest is not A, B or C");
-    p.attest = attest->valuestring;
-  } else if (p.ppt == "shaken") {
-    return err(Code::kMalformed, "SHAKEN PASSporT without attest");
-  }
+  if (caller.empty() || p.claims.orig != caller)
+    return err(Code::kBinding, "orig does not match the P-Asserted-Identity or From number");
+  const auto& dest = p.claims.dest;
+  if (std::none_of(dest.begin(), dest.end(), [&](const std::string& d) {
+        return std::find(called.begin(), called.end(), d) != called.end();
+      }))
+    return err(Code::kBinding, "dest does not match the Request-URI or To number");
   return p;
+}
+
+// The caller card's view of a jCard already parsed into cJSON (jcd, or a fetched jcl).
+Result<JCard> jcard_of(const cJSON* card) {
+  const cJSON* kind = cJSON_GetArrayItem(card, 0);
+  const cJSON* props = cJSON_GetArrayItem(card, 1);
+  if (!cJSON_IsArray(card) || !cJSON_IsString(kind) ||
+      std::strcmp(kind->valuestring, "vcard") != 0 || !cJSON_IsArray(props))
+    return err(Code::kMalformed, "not a jCard");
+  JCard j;
+  std::size_t index = 0;
+  for (const cJSON* p = props->child; p && index < kMaxJCardProperties; p = p->next, ++index) {
+    const cJSON* n = cJSON_GetArrayItem(p, 0);
+    const cJSON* v = cJSON_GetArrayItem(p, 3);
+    if (!cJSON_IsString(n)) continue;
+    const std::string_view name = n->valuestring;
+    if ((name == "fn" && j.fn.empty()) || (name == "org" && j.org.empty())) {
+      // org is a structured value (RFC 7095 section 3.3.1.3): its first component is the name.
+      const cJSON* text = cJSON_IsArray(v) ? v->child : v;
+      if (cJSON_IsString(text)) (name == "fn" ? j.fn : j.org) = text->valuestring;
+    } else if ((name == "photo" || name == "logo") && cJSON_IsString(v)) {
+      j.links.push_back({index, std::string(name), v->valuestring});
+    }
+  }
+  return j;
 }
 
 // Rich Call Data of one verified PASSporT, checked against its rcdi digests.
@@ -248,19 +244,6 @@ private:
   const cJSON* rcdi_;
 };
 
-// A jCard property value text ("fn", "org") or empty.
-std::string jcard_text(const cJSON* props, const char* name) {
-  for (const cJSON* p = props ? props->child : nullptr; p; p = p->next) {
-    const cJSON* n = cJSON_GetArrayItem(p, 0);
-    const cJSON* v = cJSON_GetArrayItem(p, 3);
-    if (!cJSON_IsString(n) || std::strcmp(n->valuestring, name) != 0) continue;
-    if (cJSON_IsString(v)) return v->valuestring;
-    // org is a structured value (RFC 7095 section 3.3.1.3): its first component is the name.
-    if (cJSON_IsArray(v) && cJSON_IsString(v->child)) return v->child->valuestring;
-  }
-  return {};
-}
-
 void field(CardField* f, std::string value, FieldStatus status, std::string reason) {
   f->present = true;
   f->value = std::move(value);
@@ -293,8 +276,7 @@ void apply_rcd(const RcdChecker& rc, std::string_view avatar_uri, CallerCard* ca
   const cJSON* jcd = cJSON_GetObjectItemCaseSensitive(rcd, "jcd");
   const char* jcl = json_str(rcd, "jcl");
   CardField jcard_status;
-  JsonPtr fetched(nullptr, cJSON_Delete);
-  const cJSON* jcard = nullptr;
+  Result<JCard> jcard = err(Code::kNotFound, "no jCard");
   std::string base;
   if (jcd && jcl) {
     field(&card->name, card->name.value, FieldStatus::kFailed, "rcd has both jcd and jcl");
@@ -302,20 +284,14 @@ void apply_rcd(const RcdChecker& rc, std::string_view avatar_uri, CallerCard* ca
     card->organization.reason = "rcd has both jcd and jcl";
   } else if (jcd) {
     rc.inline_field("jcd", &jcard_status);
-    jcard = jcd;
+    jcard = jcard_of(jcd);
     base = "/jcd";
   } else if (jcl) {
     Bytes content;
     rc.linked_field("/jcl", jcl, &jcard_status, &content);
-    if (jcard_status.status == FieldStatus::kVerifiedE2e) {
-      fetched = JsonPtr(
-          cJSON_ParseWithLength(reinterpret_cast<const char*>(content.data()), content.size()),
-          cJSON_Delete);
-      jcard = fetched.get();
-    } else if (!card->name.present) {
-      copy_status(jcard_status, &card->name, std::string());
-      card->name.present = false;
-    }
+    if (jcard_status.status == FieldStatus::kVerifiedE2e)
+      jcard = parse_jcard(
+          std::string_view(reinterpret_cast<const char*>(content.data()), content.size()));
     base = "/jcl";
   }
   std::string avatar_reason = "not covered by the PASSporT";
@@ -324,35 +300,33 @@ void apply_rcd(const RcdChecker& rc, std::string_view avatar_uri, CallerCard* ca
     avatar_status = icn_status.status;
     avatar_reason = "rcd.icn: " + icn_status.reason;
   }
-  if (jcd || jcl) {
-    if (!jcard && jcard_status.status != FieldStatus::kVerifiedE2e) {
-      // A jCard that failed its check: the fields it would have carried are failed.
-      if (!card->name.present || card->name.status != FieldStatus::kVerifiedE2e)
-        field(&card->name, card->name.value, jcard_status.status, jcard_status.reason);
+  if ((jcd || jcl) && !(jcd && jcl)) {
+    if (jcard_status.status == FieldStatus::kVerifiedE2e && !jcard) {
+      jcard_status.status = FieldStatus::kFailed;
+      jcard_status.reason = "the signed " + base.substr(1) + " is not a jCard";
+    }
+    if (jcard_status.status != FieldStatus::kVerifiedE2e) {
+      // A jCard that failed its check: the fields it would have carried are failed (a name
+      // that nam carries keeps its own verdict).
+      if (card->name.status != FieldStatus::kVerifiedE2e) {
+        card->name.status = jcard_status.status;
+        card->name.reason = jcard_status.reason;
+      }
       card->organization.status = jcard_status.status;
       card->organization.reason = jcard_status.reason;
-    }
-    const cJSON* props = cJSON_GetArrayItem(jcard, 1);
-    if (cJSON_IsArray(props) && jcard_status.status == FieldStatus::kVerifiedE2e) {
-      std::string fn = jcard_text(props, "fn");
-      if (!fn.empty() && !card->name.present) copy_status(jcard_status, &card->name, fn);
-      std::string org = jcard_text(props, "org");
-      if (!org.empty()) copy_status(jcard_status, &card->organization, org);
-      int index = 0;
-      for (const cJSON* p = props->child; p && index < 64; p = p->next, ++index) {
-        const cJSON* n = cJSON_GetArrayItem(p, 0);
-        const cJSON* v = cJSON_GetArrayItem(p, 3);
-        if (!cJSON_IsString(n) || !cJSON_IsString(v)) continue;
-        if (std::strcmp(n->valuestring, "photo") != 0 && std::strcmp(n->valuestring, "logo") != 0)
-          continue;
-        const std::string pointer = base + "/1/" + std::to_string(index) + "/3";
+    } else {
+      if (!jcard->fn.empty() && !card->name.present)
+        copy_status(jcard_status, &card->name, jcard->fn);
+      if (!jcard->org.empty()) copy_status(jcard_status, &card->organization, jcard->org);
+      for (const JCard::Link& link : jcard->links) {
+        const std::string pointer = base + "/1/" + std::to_string(link.index) + "/3";
         CardField photo;
-        rc.linked_field(pointer, v->valuestring, &photo, nullptr);
-        if (!card->photo.present) copy_status(photo, &card->photo, v->valuestring);
-        if (!avatar_uri.empty() && avatar_uri == v->valuestring &&
+        rc.linked_field(pointer, link.uri, &photo, nullptr);
+        if (!card->photo.present) copy_status(photo, &card->photo, link.uri);
+        if (!avatar_uri.empty() && avatar_uri == link.uri &&
             avatar_status != FieldStatus::kVerifiedE2e) {
           avatar_status = photo.status;
-          avatar_reason = "jCard " + std::string(n->valuestring) + ": " + photo.reason;
+          avatar_reason = "jCard " + link.name + ": " + photo.reason;
         }
       }
     }
@@ -465,6 +439,58 @@ Result<IdentityHeader> parse_identity_header(std::string_view value) {
   return h;
 }
 
+void PassportClaims::JsonDeleter::operator()(cJSON* node) const {
+  cJSON_Delete(node);
+}
+
+Result<PassportClaims> parse_passport_claims(std::string_view json, std::string_view ppt) {
+  if (json.size() > IMSDC_MAX_JWS_SIZE) return err(Code::kTooLarge, "PASSporT claims too large");
+  PassportClaims c;
+  c.json.reset(cJSON_ParseWithLength(json.data(), json.size()));
+  const cJSON* root = c.json.get();
+  if (!cJSON_IsObject(root)) return err(Code::kMalformed, "PASSporT claims not a JSON object");
+  const cJSON* iat = cJSON_GetObjectItemCaseSensitive(root, "iat");
+  // Range first: converting a double outside int64 to an integer is undefined behaviour.
+  if (!cJSON_IsNumber(iat) || !(iat->valuedouble >= 0 && iat->valuedouble < 1e15) ||
+      iat->valuedouble != static_cast<double>(static_cast<std::int64_t>(iat->valuedouble)))
+    return err(Code::kMalformed, "PASSporT iat is not an integer");
+  c.iat = static_cast<std::int64_t>(iat->valuedouble);
+  const char* otn = json_str(cJSON_GetObjectItemCaseSensitive(root, "orig"), "tn");
+  if (!otn) return err(Code::kMalformed, "PASSporT orig has no tn");
+  auto o = sip::normalize_telephone_number(otn);
+  if (!o) return err(Code::kMalformed, "PASSporT orig.tn is not a telephone number");
+  c.orig = std::move(o.value());
+  const cJSON* dest = cJSON_GetObjectItemCaseSensitive(root, "dest");
+  const cJSON* dtn = cJSON_GetObjectItemCaseSensitive(dest, "tn");
+  if (!cJSON_IsArray(dtn)) return err(Code::kMalformed, "PASSporT dest has no tn array");
+  std::size_t count = 0;
+  for (const cJSON* t = dtn->child; t; t = t->next) {
+    if (++count > kMaxDestNumbers)
+      return err(Code::kTooLarge, "PASSporT dest.tn has too many numbers");
+    if (!cJSON_IsString(t)) return err(Code::kMalformed, "PASSporT dest.tn entry not a string");
+    // A dest that is not a telephone number (a URI) binds to nothing the card checks.
+    if (auto d = sip::normalize_telephone_number(t->valuestring)) c.dest.push_back(d.value());
+  }
+  const cJSON* attest = cJSON_GetObjectItemCaseSensitive(root, "attest");
+  if (attest) {
+    if (!cJSON_IsString(attest) ||
+        (std::strcmp(attest->valuestring, "A") != 0 && std::strcmp(attest->valuestring, "B") != 0 &&
+         std::strcmp(attest->valuestring, "C") != 0))
+      return err(Code::kMalformed, "PASSporT attest is not A, B or C");
+    c.attest = attest->valuestring;
+  } else if (ppt == "shaken") {
+    return err(Code::kMalformed, "SHAKEN PASSporT without attest");
+  }
+  return c;
+}
+
+Result<JCard> parse_jcard(std::string_view json) {
+  if (json.size() > kMaxFetchSize) return err(Code::kTooLarge, "jCard too large");
+  JsonPtr card(cJSON_ParseWithLength(json.data(), json.size()), cJSON_Delete);
+  if (!card) return err(Code::kMalformed, "jCard is not JSON");
+  return jcard_of(card.get());
+}
+
 Result<CallerCard> verify_request(const sip::Message& request, const VerifyConfig& config) {
   if (!config.trust) return err(Code::kInvalidArgument, "no STI trust store");
   if (!request.is_request()) return err(Code::kInvalidArgument, "not a request");
@@ -548,9 +574,9 @@ Result<CallerCard> verify_request(const sip::Message& request, const VerifyConfi
         continue;
       }
       card.passport_verified = true;
-      if (!p->attest.empty() && (card.attest.empty() || p->attest < card.attest))
-        card.attest = p->attest;
-      RcdChecker rc(p->claims.get(), config.fetcher);
+      if (!p->claims.attest.empty() && (card.attest.empty() || p->claims.attest < card.attest))
+        card.attest = p->claims.attest;
+      RcdChecker rc(claims_json(p.value()), config.fetcher);
       if (!rcd_applied && (rc.has_rcd() || p->ppt == "rcd")) {
         // Mixing Rich Call Data of two PASSporTs would show fields no single signer vouched
         // for together; the first verified rcd PASSporT wins.
@@ -559,7 +585,7 @@ Result<CallerCard> verify_request(const sip::Message& request, const VerifyConfi
           card.name = CardField();
           apply_rcd(rc, avatar, &card);
         }
-        if (const char* crn = json_str(p->claims.get(), "crn"))
+        if (const char* crn = json_str(claims_json(p.value()), "crn"))
           field(&card.call_reason, crn, FieldStatus::kVerifiedE2e, "signed in the PASSporT");
       }
     }

@@ -9,13 +9,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "imsdc/config_defaults.h"
 #include "imsdc/crypto.h"
 #include "imsdc/status.h"
 #include "sip/message.h"
+
+struct cJSON;
 
 namespace imsdc::identity {
 
@@ -43,6 +47,49 @@ struct IdentityHeader {
 // kUnsupported (alg other than ES256; the compact form with an empty payload, whose
 // reconstruction from SIP headers imsdc does not implement).
 Result<IdentityHeader> parse_identity_header(std::string_view value);
+
+// The claims set of a PASSporT (RFC 8225 section 5; SHAKEN RFC 8588; RCD RFC 9795) as parsed,
+// before it is compared with the request and the clock.
+struct PassportClaims {
+  std::int64_t iat = 0;
+  std::string orig;              // orig.tn, normalized (digits)
+  std::vector<std::string> dest; // the dest.tn entries that are telephone numbers, normalized
+  std::string attest;            // "A", "B", "C"; empty: none
+  struct JsonDeleter {
+    void operator()(cJSON* node) const;
+  };
+  std::unique_ptr<cJSON, JsonDeleter> json; // the whole set (rcd, rcdi, crn are read from it)
+};
+
+// Most dest.tn entries a PASSporT may carry.
+constexpr std::size_t kMaxDestNumbers = 16;
+
+// Parses the claims of a PASSporT whose header says ppt ("shaken", "rcd" or empty). Pure and
+// bounded (IMSDC_MAX_JWS_SIZE). Errors: kTooLarge (input, more than kMaxDestNumbers dest
+// numbers), kMalformed (not a JSON object, iat not a non-negative integer, orig.tn not a
+// telephone number, dest.tn not an array of strings, attest not A/B/C, shaken without
+// attest).
+Result<PassportClaims> parse_passport_claims(std::string_view json, std::string_view ppt);
+
+// What the caller card takes from a jCard (RFC 7095): the first fn and org texts and the
+// photo and logo URIs, with their index in the property array (for rcdi JSON Pointers).
+struct JCard {
+  std::string fn;
+  std::string org;
+  struct Link {
+    std::size_t index = 0;
+    std::string name; // "photo" or "logo"
+    std::string uri;
+  };
+  std::vector<Link> links;
+};
+
+// Most jCard properties examined (photo/logo links beyond them are ignored).
+constexpr std::size_t kMaxJCardProperties = 64;
+
+// Parses a jCard ["vcard", [[name, params, type, value...]...]] (the bytes of a jcl resource,
+// at most kMaxFetchSize). Errors: kTooLarge, kMalformed (not JSON, not a jCard).
+Result<JCard> parse_jcard(std::string_view json);
 
 // Where x5u certificates and linked Rich Call Data come from (HTTPS in a device, a local
 // directory in the CLI and tests).
