@@ -203,8 +203,13 @@ if ((${#missing[@]})); then
   APT_UPDATE=1
 fi
 if ((APT_UPDATE)); then
-  log "apt-get update"
-  "${SUDO[@]}" apt-get update -qq
+  # A mirror caught mid-sync fails an index download ("File has unexpected size"): retry.
+  for try in 1 2 3; do
+    log "apt-get update (try $try)"
+    "${SUDO[@]}" apt-get update -qq && break
+    ((try < 3)) || die "apt-get update failed three times"
+    sleep $((try * 15))
+  done
 fi
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
