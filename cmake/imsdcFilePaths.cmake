@@ -42,6 +42,11 @@ set(IMSDC_SIP_SOURCES
     "${IMSDC_ROOT}/sdk/src/sip/auth.cpp"
     "${IMSDC_ROOT}/sdk/src/sip/transaction.cpp"
     "${IMSDC_ROOT}/sdk/src/sip/registration.cpp")
+# sip/ calls: dialogs, INVITE / 100rel-PRACK / UPDATE / re-INVITE / BYE / CANCEL, session
+# timers, third-party identity and the avatar reference on calls.
+list(APPEND IMSDC_SIP_SOURCES
+    "${IMSDC_ROOT}/sdk/src/sip/dialog.cpp"
+    "${IMSDC_ROOT}/sdk/src/sip/call.cpp")
 
 # sdp/: sans-I/O SDP model, parser, generator and offer/answer for IMS data channels.
 set(IMSDC_SDP_SOURCES

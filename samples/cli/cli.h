@@ -75,6 +75,9 @@ int bench_dc(const Args& a, int rounds);
 // imsdc register; round_trips (if not null) receives the requests sent until registered.
 int run_register(int argc, char** argv, int* round_trips);
 int cmd_register(int argc, char** argv);
+// imsdc call / imsdc answer (cmd_call.cpp).
+int cmd_call(int argc, char** argv);
+int cmd_answer(int argc, char** argv);
 
 } // namespace imsdc::cli
 

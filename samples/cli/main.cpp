@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "  avatar      avatar tokens, protected representation decryption, manifest check\n"
     "  identity    verify a caller's identity (PASSporT, Rich Call Data, verstat) in an INVITE\n"
     "  register    register an IMPU with the eP-CSCF over WSS, hold, de-register\n"
+    "  call        register and place a SIP call (100rel, UPDATE, re-INVITE, session timer)\n"
+    "  answer      register, wait for one call, answer it, print what arrived\n"
     "  bench       benchmarks: crypto (against raw mbedTLS), sip (captured INVITE, registration),\n"
     "              avatar (streaming decrypt, attestation)\n"
     "  version     print the library version\n"
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
   if (cmd == "jws") return imsdc::cli::cmd_jws(sub_argc, sub_argv);
   if (cmd == "identity") return imsdc::cli::cmd_identity(sub_argc, sub_argv);
   if (cmd == "register") return imsdc::cli::cmd_register(sub_argc, sub_argv);
+  if (cmd == "call") return imsdc::cli::cmd_call(sub_argc, sub_argv);
+  if (cmd == "answer") return imsdc::cli::cmd_answer(sub_argc, sub_argv);
   if (cmd == "avatar") return imsdc::cli::cmd_avatar(sub_argc, sub_argv);
   if (cmd == "bench") return imsdc::cli::cmd_bench(sub_argc, sub_argv);
   return imsdc::cli::usage_error("unknown command '" + cmd + "'");

@@ -161,6 +161,13 @@ Result<std::string> MessageBuilder::build() const {
   return out;
 }
 
+void MessageBuilder::wipe() {
+  secure_zero(head_.data(), head_.size());
+  secure_zero(body_.data(), body_.size());
+  head_.clear();
+  body_.clear();
+}
+
 namespace {
 
 // Copies every field named `name`, one output field per input field, preserving order.

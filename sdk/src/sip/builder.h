@@ -80,6 +80,9 @@ public:
   // The message text. Errors: the first sticky error, or kTooLarge when the message would
   // exceed IMSDC_MAX_SIP_MESSAGE.
   Result<std::string> build() const;
+  // Overwrites the text held so far with zeros (after building a message that carried a
+  // credential); the builder is empty afterwards.
+  void wipe();
 
 private:
   friend MessageBuilder response_for(const Message&, int, std::string_view, std::string_view);

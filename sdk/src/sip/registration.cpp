@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "imsdc/config_defaults.h"
+#include "sip/dialog.h"
 #include "sip/text.h"
 #include "sip/uri.h"
 
@@ -156,6 +158,7 @@ Status Registration::send_register(RegistrationOutput* out, std::uint64_t now_ms
       .header("Supported", "outbound, path, gruu");
   if (!authorization.empty()) b.header(authorization_header, authorization);
   auto text = b.build();
+  b.wipe(); // the builder's copy of the credential
   if (!text) return text.status();
   auto parsed = parse_message(ByteSpan(text.value()));
   if (!parsed) return parsed.status();
@@ -262,24 +265,37 @@ RegistrationOutput Registration::on_transport_open(std::uint64_t now_ms) {
     Status s = send_register(&out, now_ms, expires_s_, "", "");
     if (!s) fail(&out, s, 0, "");
   }
-  deadline_ = std::min(timer_, transaction_ ? transaction_->deadline_ms() : kNoDeadline);
+  deadline_ = next_deadline();
   out.deadline_ms = deadline_;
   return out;
 }
 
 RegistrationOutput Registration::on_message(ByteSpan message, std::uint64_t now_ms) {
   RegistrationOutput out = begin_output();
-  if (!finished() && transaction_) {
-    auto parsed = parse_message(message);
-    if (parsed && !parsed->is_request() && transaction_->matches(parsed.value())) {
-      auto step = transaction_->on_response(parsed.value(), now_ms);
-      if (step && step->event == TransactionEvent::kFinal) {
-        transaction_.reset();
-        handle_response(parsed.value(), &out, now_ms);
-      }
+  bool wanted = !finished() && (transaction_ || sub_tx_ || !sub_call_id_.empty());
+  auto parsed =
+      wanted ? parse_message(message) : Result<Message>(sip_error(Code::kState, "not expected"));
+  if (parsed && !parsed->is_request() && transaction_ && transaction_->matches(parsed.value())) {
+    auto step = transaction_->on_response(parsed.value(), now_ms);
+    if (step && step->event == TransactionEvent::kFinal) {
+      transaction_.reset();
+      handle_response(parsed.value(), &out, now_ms);
     }
+  } else if (parsed && !parsed->is_request() && sub_tx_ && sub_tx_->matches(parsed.value())) {
+    auto step = sub_tx_->on_response(parsed.value(), now_ms);
+    if (step && step->event == TransactionEvent::kFinal) {
+      sub_tx_.reset();
+      int code = parsed->status_code();
+      subscribed_ = code >= 200 && code < 300;
+      if (subscribed_ && sub_remote_tag_.empty())
+        sub_remote_tag_ = std::string(tag_of(parsed->header("To")));
+    }
+  } else if (parsed && parsed->is_request() && parsed->method() == "NOTIFY" &&
+             !sub_call_id_.empty() && parsed->call_id() == sub_call_id_ &&
+             tag_of(parsed->header("To")) == sub_tag_) {
+    handle_notify(parsed.value(), &out, now_ms);
   }
-  deadline_ = std::min(timer_, transaction_ ? transaction_->deadline_ms() : kNoDeadline);
+  deadline_ = next_deadline();
   out.deadline_ms = deadline_;
   return out;
 }
@@ -446,6 +462,184 @@ void Registration::handle_success(const Message& response, RegistrationOutput* o
   retries_ = 0;
   state_ = RegistrationState::kRegistered;
   timer_ = now_ms + refresh_delay_ms(static_cast<std::uint32_t>(granted));
+  if (config_.subscribe_reg_event && !sub_tx_) send_subscribe(out, now_ms);
+}
+
+// SUBSCRIBE to our own AoR's reg event package (RFC 3680 section 3), or a refresh of the
+// subscription with each registration refresh. A failure to subscribe is not a
+// registration failure: the binding stays, only the network's notifications are missed.
+void Registration::send_subscribe(RegistrationOutput* out, std::uint64_t now_ms) {
+  if (!subscribed_ || sub_call_id_.empty()) {
+    auto call_id = make_call_id(config_.random);
+    auto tag = make_tag(config_.random);
+    if (!call_id || !tag) return;
+    sub_call_id_ = std::move(call_id.value());
+    sub_tag_ = std::move(tag.value());
+    sub_remote_tag_.clear();
+    sub_cseq_ = 0;
+  }
+  auto branch = make_branch(config_.random);
+  if (!branch) return;
+  auto via = format_via(host_, branch.value());
+  if (!via) return;
+  std::string to = aor_;
+  if (subscribed_ && !sub_remote_tag_.empty()) to += ";tag=" + sub_remote_tag_;
+  auto text = MessageBuilder::request("SUBSCRIBE", config_.impu)
+                  .header("Via", via.value())
+                  .header("Max-Forwards", "70")
+                  .header("From", aor_ + ";tag=" + sub_tag_)
+                  .header("To", to)
+                  .header("Call-ID", sub_call_id_)
+                  .header("CSeq", std::to_string(++sub_cseq_) + " SUBSCRIBE")
+                  .header("Contact", contact_)
+                  .header("Event", "reg")
+                  .header("Accept", "application/reginfo+xml")
+                  .header("Expires", std::to_string(expires_s_))
+                  .build();
+  if (!text) return;
+  auto parsed = parse_message(ByteSpan(text.value()));
+  if (!parsed) return;
+  auto t = ClientTransaction::create(std::move(parsed.value()), now_ms);
+  if (!t) return;
+  sub_tx_.emplace(std::move(t.value()));
+  out->send.push_back(std::move(text.value()));
+}
+
+// A reg event NOTIFY (RFC 3680 section 5): answered 200; when our contact was terminated
+// the binding is reported lost and, unless the network "rejected" it, registered again at
+// once (TS 24.229 section 5.1.1.5); a shortened expiry moves the refresh earlier.
+void Registration::handle_notify(const Message& notify, RegistrationOutput* out,
+                                 std::uint64_t now_ms) {
+  if (sub_remote_tag_.empty()) sub_remote_tag_ = std::string(tag_of(notify.header("From")));
+  auto ok = response_for(notify, 200, "OK", "").build();
+  if (ok) out->send.push_back(std::move(ok.value()));
+  if (trim(notify.header("Subscription-State")).substr(0, 10) == "terminated") subscribed_ = false;
+  std::string_view body(reinterpret_cast<const char*>(notify.body().data()), notify.body().size());
+  auto info = parse_reginfo(body, config_.impu);
+  if (!info) return;
+  const RegInfoContact* ours = nullptr;
+  for (const RegInfoContact& c : info->contacts)
+    if (c.uri.find(host_) != std::string_view::npos) ours = &c;
+  bool terminated = ours ? ours->state == "terminated" : info->state == "terminated";
+  if (terminated && state_ == RegistrationState::kRegistered) {
+    bound_ = false;
+    RegistrationEvent ev;
+    ev.kind = RegistrationEventKind::kUnregistered;
+    ev.reason = UnregisterReason::kNetwork;
+    out->events.push_back(std::move(ev));
+    if (ours && ours->event == "rejected") {
+      fail(out, sip_error(Code::kRejected, "registration rejected by the network"), 0,
+           "reg event: rejected");
+      return;
+    }
+    state_ = RegistrationState::kRegistering;
+    timer_ = kNoDeadline;
+    new_cycle();
+    Status s = send_register(out, now_ms, expires_s_, "", "");
+    if (!s) fail(out, s, 0, "");
+    return;
+  }
+  if (ours && ours->state == "active" && ours->has_expires && ours->expires > 0 &&
+      state_ == RegistrationState::kRegistered &&
+      now_ms + refresh_delay_ms(ours->expires) < timer_) {
+    timer_ = now_ms + refresh_delay_ms(ours->expires); // "shortened"
+    RegistrationEvent ev;
+    ev.kind = RegistrationEventKind::kRegistered;
+    ev.expires_s = ours->expires;
+    out->events.push_back(std::move(ev));
+  }
+}
+
+namespace {
+
+// The value of attribute `name` in the start tag `tag` ("<contact id='1' state=\"active\">").
+std::string_view xml_attr(std::string_view tag, std::string_view name) {
+  for (std::size_t pos = 0; (pos = tag.find(name, pos)) != std::string_view::npos; ++pos) {
+    char before = pos == 0 ? 'x' : tag[pos - 1];
+    if (!is_wsp(before) && before != '\n' && before != '\r') continue;
+    std::size_t eq = pos + name.size();
+    while (eq < tag.size() && is_wsp(tag[eq]))
+      ++eq;
+    if (eq >= tag.size() || tag[eq] != '=') continue;
+    std::size_t q = eq + 1;
+    while (q < tag.size() && is_wsp(tag[q]))
+      ++q;
+    if (q >= tag.size() || (tag[q] != '"' && tag[q] != '\'')) continue;
+    std::size_t end = tag.find(tag[q], q + 1);
+    if (end == std::string_view::npos) return {};
+    return tag.substr(q + 1, end - q - 1);
+  }
+  return {};
+}
+
+// The next element `name` at or after pos: its start tag and its content. False at the end.
+bool next_element(std::string_view doc, std::string_view name, std::size_t* pos,
+                  std::string_view* start_tag, std::string_view* content, Status* error) {
+  std::string open = "<" + std::string(name);
+  for (std::size_t p = doc.find(open, *pos); p != std::string_view::npos;
+       p = doc.find(open, p + 1)) {
+    std::size_t after = p + open.size();
+    if (after < doc.size() && doc[after] != '>' && doc[after] != '/' && !is_wsp(doc[after]) &&
+        doc[after] != '\n' && doc[after] != '\r')
+      continue; // "<registrations" is not "<registration"
+    std::size_t gt = doc.find('>', after);
+    if (gt == std::string_view::npos) {
+      *error = Status(Code::kMalformed, Module::kSip, "unterminated tag");
+      return false;
+    }
+    *start_tag = doc.substr(p, gt + 1 - p);
+    if (doc[gt - 1] == '/') {
+      *content = {};
+      *pos = gt + 1;
+      return true;
+    }
+    std::string close = "</" + std::string(name) + ">";
+    std::size_t end = doc.find(close, gt + 1);
+    if (end == std::string_view::npos) {
+      *error = Status(Code::kMalformed, Module::kSip, "unterminated element");
+      return false;
+    }
+    *content = doc.substr(gt + 1, end - gt - 1);
+    *pos = end + close.size();
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+Result<RegInfo> parse_reginfo(std::string_view body, std::string_view aor) {
+  if (body.size() > IMSDC_MAX_SIP_MESSAGE)
+    return Status(Code::kTooLarge, Module::kSip, "reginfo too large");
+  std::size_t pos = 0;
+  std::string_view tag, content;
+  Status error;
+  while (next_element(body, "registration", &pos, &tag, &content, &error)) {
+    if (xml_attr(tag, "aor") != aor) continue;
+    RegInfo info;
+    info.state = xml_attr(tag, "state");
+    std::size_t cpos = 0;
+    std::string_view ctag, ccontent;
+    while (next_element(content, "contact", &cpos, &ctag, &ccontent, &error)) {
+      if (info.contacts.size() == kMaxRegInfoContacts)
+        return Status(Code::kTooLarge, Module::kSip, "too many reginfo contacts");
+      RegInfoContact c;
+      c.state = xml_attr(ctag, "state");
+      c.event = xml_attr(ctag, "event");
+      auto expires = parse_decimal(xml_attr(ctag, "expires"), 0xffffffffu);
+      c.has_expires = expires.is_ok();
+      if (expires) c.expires = static_cast<std::uint32_t>(expires.value());
+      std::size_t upos = 0;
+      std::string_view utag, ucontent;
+      if (next_element(ccontent, "uri", &upos, &utag, &ucontent, &error)) c.uri = trim(ucontent);
+      if (!error) return error;
+      info.contacts.push_back(c);
+    }
+    if (!error) return error;
+    return info;
+  }
+  if (!error) return error;
+  return Status(Code::kNotFound, Module::kSip, "no registration for the AoR");
 }
 
 RegistrationOutput Registration::on_transport_closed(int reason, int http_status,
@@ -453,6 +647,8 @@ RegistrationOutput Registration::on_transport_closed(int reason, int http_status
   RegistrationOutput out = begin_output();
   bool was_open = transport_open_;
   transport_open_ = false;
+  sub_tx_.reset(); // the subscription's flow is gone with the connection
+  subscribed_ = false;
   // A close during shutdown ends it. Nothing else is owed for a close right after a final
   // error, nor for the close we asked for when the transport was given up (the reconnect is
   // already scheduled).
@@ -470,13 +666,19 @@ RegistrationOutput Registration::on_transport_closed(int reason, int http_status
                      sip_error(Code::kNetwork, was_open ? "connection lost" : "connect failed"));
     }
   }
-  deadline_ = std::min(timer_, transaction_ ? transaction_->deadline_ms() : kNoDeadline);
+  deadline_ = next_deadline();
   out.deadline_ms = deadline_;
   return out;
 }
 
+std::uint64_t Registration::next_deadline() const {
+  std::uint64_t d = std::min(timer_, transaction_ ? transaction_->deadline_ms() : kNoDeadline);
+  return std::min(d, sub_tx_ ? sub_tx_->deadline_ms() : kNoDeadline);
+}
+
 RegistrationOutput Registration::poll(std::uint64_t now_ms) {
   RegistrationOutput out = begin_output();
+  if (sub_tx_ && now_ms >= sub_tx_->deadline_ms()) sub_tx_.reset(); // no answer: not subscribed
   if (transaction_ && now_ms >= transaction_->deadline_ms()) {
     auto step = transaction_->on_timer(now_ms);
     if (step && step->event == TransactionEvent::kTimeout) {
@@ -505,7 +707,7 @@ RegistrationOutput Registration::poll(std::uint64_t now_ms) {
       out.transport = TransportAction::kConnect;
     }
   }
-  deadline_ = std::min(timer_, transaction_ ? transaction_->deadline_ms() : kNoDeadline);
+  deadline_ = next_deadline();
   out.deadline_ms = deadline_;
   return out;
 }
@@ -529,7 +731,7 @@ RegistrationOutput Registration::shutdown(std::uint64_t now_ms) {
     if (state_ == RegistrationState::kConnecting) out.transport = TransportAction::kClose;
     finish(&out);
   }
-  deadline_ = std::min(timer_, transaction_ ? transaction_->deadline_ms() : kNoDeadline);
+  deadline_ = next_deadline();
   out.deadline_ms = deadline_;
   return out;
 }

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "imsdc/bytes.h"
@@ -75,6 +76,9 @@ struct RegistrationConfig {
   RandomSource random;
   // Where the +sip.instance UUID lives (key kInstanceKey). Null: a new UUID per object.
   const imsdc_port_storage* storage = nullptr;
+  // Subscribe to the reg event package (RFC 3680) once registered, so that a
+  // network-initiated de-registration or a shortened expiry is noticed (and acted on).
+  bool subscribe_reg_event = false;
 };
 
 enum class RegistrationEventKind : std::uint8_t {
@@ -83,7 +87,9 @@ enum class RegistrationEventKind : std::uint8_t {
   kError,        // final: the registration stopped (see status)
 };
 
-enum class UnregisterReason : std::uint8_t { kShutdown, kConnectionLost };
+// kNetwork: the registrar ended the binding (reg event NOTIFY, RFC 3680); the
+// registration registers again at once unless the network said "rejected".
+enum class UnregisterReason : std::uint8_t { kShutdown, kConnectionLost, kNetwork };
 
 struct RegistrationEvent {
   RegistrationEventKind kind = RegistrationEventKind::kRegistered;
@@ -127,6 +133,28 @@ enum class RegistrationState : std::uint8_t {
   kFailed,        // stopped after a final error
 };
 
+// The part of a reginfo document (RFC 3680 section 5.3) a UE acts on: the state of the
+// registration of one AoR and its contacts. Views point into the body.
+struct RegInfoContact {
+  std::string_view state; // "active" | "terminated"
+  std::string_view event; // "registered", "shortened", "deactivated", "rejected", ...
+  std::string_view uri;
+  std::uint32_t expires = 0;
+  bool has_expires = false;
+};
+struct RegInfo {
+  std::string_view state; // of the <registration> element: "init" | "active" | "terminated"
+  std::vector<RegInfoContact> contacts;
+};
+// Most contacts read from one <registration>.
+constexpr std::size_t kMaxRegInfoContacts = 16;
+// Finds the <registration> element for `aor` in a reginfo+xml body. A scanner, not an XML
+// parser: it reads start tags, attribute values in quotes and the <uri> text, ignores
+// everything else. Errors: kNotFound (no registration for aor), kMalformed (an unterminated
+// tag or element), kTooLarge (more than kMaxRegInfoContacts contacts, or a body over
+// IMSDC_MAX_SIP_MESSAGE).
+Result<RegInfo> parse_reginfo(std::string_view body, std::string_view aor);
+
 class Registration {
 public:
   // Validates the configuration and loads (or creates and stores) the instance UUID.
@@ -157,6 +185,10 @@ public:
   }
   // The instance UUID (without "urn:uuid:").
   const std::string& instance_uuid() const { return uuid_; }
+  // Our contact URI without parameters of the binding ("sip:alice@<random>.invalid;
+  // transport=ws") and the random host of our Via: calls over the same transport use both.
+  std::string contact_uri() const { return "sip:" + user_ + "@" + host_ + ";transport=ws"; }
+  const std::string& via_host() const { return host_; }
   // The deadline of the last output (kNoDeadline when none).
   std::uint64_t deadline_ms() const { return deadline_; }
 
@@ -181,6 +213,9 @@ private:
                       bool reconnect);
   std::uint64_t backoff_delay_ms();
   void new_cycle();
+  std::uint64_t next_deadline() const;
+  void send_subscribe(RegistrationOutput* out, std::uint64_t now_ms);
+  void handle_notify(const Message& notify, RegistrationOutput* out, std::uint64_t now_ms);
   std::uint32_t current_expires() const;
 
   RegistrationConfig config_;
@@ -208,6 +243,13 @@ private:
   std::uint32_t retries_ = 0; // consecutive failed connects / 503s
   std::uint64_t timer_ = kNoDeadline;
   std::uint64_t deadline_ = kNoDeadline;
+  // reg event subscription (RFC 3680): a dialog of its own
+  std::optional<ClientTransaction> sub_tx_;
+  std::string sub_call_id_;
+  std::string sub_tag_;        // our From tag
+  std::string sub_remote_tag_; // the notifier's tag, from the 2xx or the first NOTIFY
+  std::uint32_t sub_cseq_ = 0;
+  bool subscribed_ = false;
 };
 
 } // namespace imsdc::sip

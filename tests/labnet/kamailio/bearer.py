@@ -297,19 +297,29 @@ class LabnetAuth:
         return _set(401, "Unauthorized", _bearer_hdr(settings, "WWW-Authenticate"))
 
     def labnet_proxy_bearer(self, msg, args):
-        """Out-of-dialog request with "Proxy-Authorization: Bearer" (third-party identity,
-        PROTOCOL_PROFILE §2): the token must authorise P-Preferred-Identity (or From)."""
+        """Out-of-dialog request (PROTOCOL_PROFILE §2, originating third-party identity):
+        a P-Preferred-Identity other than the (registered) From AoR needs
+        "Proxy-Authorization: Bearer <token>" authorising it (407 with a Bearer challenge
+        without one); a Proxy-Authorization without P-Preferred-Identity must authorise the
+        From AoR. Sets $var(asserted) to the identity the proxy asserts (the accepted
+        P-Preferred-Identity, else the From AoR)."""
         settings = _load_settings(args)
+        from_aor = _uri_aor(_get("$fu"))
+        ppi = _get("$hdr(P-Preferred-Identity)")
+        identity = _uri_aor(ppi) if ppi else from_aor
+        if identity is None or from_aor is None:
+            return _set(400, "Bad Request - identity")
+        KSR.pv.sets("$var(asserted)", identity)
         authz = _get("$hdr(Proxy-Authorization)")
         if not authz:
+            if identity != from_aor:
+                KSR.info("labnet: third-party identity %s without a token -> 407\n" % identity)
+                return _set(407, "Proxy Authentication Required",
+                            _bearer_hdr(settings, "Proxy-Authenticate"))
             return _set(200, "OK")
         scheme, _, creds = authz.strip().partition(" ")
         if scheme.lower() != "bearer":
             return _set(400, "Bad Request - only Bearer is accepted in Proxy-Authorization")
-        ppi = _get("$hdr(P-Preferred-Identity)")
-        identity = _uri_aor(ppi) if ppi else _uri_aor(_get("$fu"))
-        if identity is None:
-            return _set(400, "Bad Request - identity")
         return _validate_token(settings, _users(settings), creds.strip(), identity,
                                "Proxy-Authenticate", 407)
 

@@ -1,0 +1,620 @@
+// imsdc call / imsdc answer: SIP calls over the registration's secure WebSocket
+// (PROTOCOL_PROFILE.md section 2). One loop drives the libwebsockets WssTransport, the
+// sans-I/O sip::Registration and the sans-I/O sip::CallAgent; every message the transport
+// delivers goes to both (each ignores what is not its own).
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli.h"
+
+#if defined(IMSDC_CLI_WITH_LWS)
+#include "imsdc/crypto.h"
+#include "imsdc/port/os.h"
+#include "imsdc/port_posix.h"
+#include "imsdc/transport_lws.h"
+#include "sip/call.h"
+#include "sip/registration.h"
+#endif
+
+namespace imsdc::cli {
+
+#if defined(IMSDC_CLI_WITH_LWS)
+namespace {
+
+constexpr const char* kCommonHelp =
+    "  --server wss://HOST:PORT --origin URL --impu URI [--impi ID] --ca F\n"
+    "  (--password-file F | --token-file F)   credentials, as for imsdc register\n"
+    "  [--state DIR] [--sdp F] [--avatar-id ID [--bar HOST]] [--avatar-header NAME]\n"
+    "  [--session-expires S] [--min-se S] [--no-100rel] [--reg-event] [--timeout S] [--json]\n";
+
+constexpr const char* kCallHelp =
+    "usage: imsdc call <common options> --to URI [--hold SECONDS] [--update-sdp F]\n"
+    "                  [--reinvite-sdp F] [--cancel-after SECONDS] [--mmtel]\n"
+    "                  [--third-party-id URI --third-party-token-file F [--preemptive]]\n"
+    "                  [--privacy]\n"
+    "Registers, calls URI with the SDP offer of --sdp (a built-in audio offer without it),\n"
+    "PRACKs a reliable 18x, sends --update-sdp in an UPDATE once the 18x is PRACKed,\n"
+    "--reinvite-sdp in a re-INVITE once answered, holds for --hold seconds (session-timer\n"
+    "refreshes keep it up), hangs up (BYE), de-registers. --cancel-after cancels the call if\n"
+    "it is not answered by then. Third-party identity: P-Preferred-Identity URI, the token\n"
+    "read from the file as Proxy-Authorization: Bearer after a 407 (or at once with\n"
+    "--preemptive); --privacy adds Privacy: id. --avatar-id puts\n"
+    "Call-Info: <https://BAR/avatars/ID>;purpose=avatar on the INVITE (BAR default\n"
+    "bar.ims.example).\n"
+    "options common to call and answer:\n";
+
+constexpr const char* kAnswerHelp =
+    "usage: imsdc answer <common options> [--ring SECONDS] [--reanswer-sdp F]\n"
+    "                    [--reject CODE]\n"
+    "Registers and waits (up to --timeout, default 120 s) for one call: prints what arrived\n"
+    "(the headers the application sees, the SDP offer, the caller's avatar reference, marked\n"
+    "unverified), rings (180, reliable when the caller supports 100rel, with the answer of\n"
+    "--sdp), answers after --ring seconds (default 0), answers later offers (UPDATE,\n"
+    "re-INVITE) with --reanswer-sdp (else --sdp), and hangs up when the caller does;\n"
+    "then de-registers. --reject CODE refuses the call instead.\n"
+    "options common to call and answer:\n";
+
+constexpr const char* kDefaultSdp = "v=0\r\n"
+                                    "o=imsdc 1 1 IN IP4 127.0.0.1\r\n"
+                                    "s=-\r\n"
+                                    "c=IN IP4 127.0.0.1\r\n"
+                                    "t=0 0\r\n"
+                                    "m=audio 49170 RTP/AVP 96\r\n"
+                                    "a=rtpmap:96 AMR-WB/16000/1\r\n";
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+
+Status fill_random(void*, std::uint8_t* out, std::size_t length) {
+  return crypto::random_bytes(out, length);
+}
+
+// Reads the token file for each request (nothing is cached; the file may be replaced).
+struct TokenFile {
+  std::string path;
+  static Status get(void* ctx, bool, SecretBytes* out) {
+    auto s = read_secret(static_cast<TokenFile*>(ctx)->path);
+    if (!s) return s.status();
+    *out = std::move(s.value());
+    return Status::ok();
+  }
+};
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(c));
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const char* kind_name(sip::CallEventKind k) {
+  switch (k) {
+  case sip::CallEventKind::kIncoming:
+    return "incoming";
+  case sip::CallEventKind::kProgress:
+    return "progress";
+  case sip::CallEventKind::kAnswered:
+    return "answered";
+  case sip::CallEventKind::kConfirmed:
+    return "confirmed";
+  case sip::CallEventKind::kRemoteOffer:
+    return "remote-offer";
+  case sip::CallEventKind::kOfferAnswered:
+    return "offer-answered";
+  case sip::CallEventKind::kOfferFailed:
+    return "offer-failed";
+  case sip::CallEventKind::kRefreshed:
+    return "refreshed";
+  case sip::CallEventKind::kEnded:
+    return "ended";
+  }
+  return "?";
+}
+
+const char* end_name(sip::EndReason r) {
+  switch (r) {
+  case sip::EndReason::kLocalHangup:
+    return "local-hangup";
+  case sip::EndReason::kRemoteHangup:
+    return "remote-hangup";
+  case sip::EndReason::kCancelled:
+    return "cancelled";
+  case sip::EndReason::kRejected:
+    return "rejected";
+  case sip::EndReason::kTimeout:
+    return "timeout";
+  case sip::EndReason::kSessionExpired:
+    return "session-expired";
+  case sip::EndReason::kTransportLost:
+    return "transport-lost";
+  case sip::EndReason::kError:
+    return "error";
+  }
+  return "?";
+}
+
+std::uint64_t now_ms() {
+  return imsdc_port_clock_monotonic_ms();
+}
+
+bool parse_seconds(const std::string& v, long max, long* out) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || !end || *end || n < 0 || n > max) return false;
+  *out = n;
+  return true;
+}
+
+// The loop: one transport, one registration, one call agent.
+class Loop {
+public:
+  Loop(sip::Registration* reg, sip::CallAgent* calls, const imsdc_msg_transport* port,
+       imsdc_msg_transport_options opts, bool json)
+      : reg_(reg), calls_(calls), port_(port), opts_(opts), json_(json) {
+    events_.user = this;
+    events_.on_open = [](void* u) { static_cast<Loop*>(u)->queue_.push_back({0, {}, 0, 0}); };
+    events_.on_message = [](void* u, const std::uint8_t* d, std::size_t n) {
+      static_cast<Loop*>(u)->queue_.push_back(
+          {1, std::string(reinterpret_cast<const char*>(d), n), 0, 0});
+    };
+    events_.on_close = [](void* u, int reason, int http, const char*) {
+      static_cast<Loop*>(u)->queue_.push_back({2, {}, reason, http});
+    };
+  }
+
+  void apply(sip::RegistrationOutput out) {
+    if (out.transport == sip::TransportAction::kConnect &&
+        port_->connect(port_->ctx, &opts_, &events_) < 0)
+      queue_.push_back({2, {}, IMSDC_TRANSPORT_CLOSED_NETWORK, 0});
+    for (auto& m : out.send)
+      pending_.push_back(std::move(m));
+    flush();
+    if (out.transport == sip::TransportAction::kClose) port_->close(port_->ctx);
+    for (const auto& e : out.events)
+      report(e);
+  }
+  void apply(sip::CallOutput out) {
+    for (auto& m : out.send)
+      pending_.push_back(std::move(m));
+    flush();
+    for (auto& e : out.events)
+      call_events_.push_back(std::move(e));
+  }
+  // Call events since the last call, for the command's own logic.
+  std::vector<sip::CallEvent> take_call_events() {
+    std::vector<sip::CallEvent> e;
+    e.swap(call_events_);
+    for (const auto& ev : e)
+      print(ev);
+    return e;
+  }
+
+  void step(std::uint32_t wait_ms) {
+    (void)port_->poll(port_->ctx, wait_ms);
+    std::vector<Ev> q;
+    q.swap(queue_);
+    for (auto& e : q) {
+      std::uint64_t now = now_ms();
+      if (e.kind == 0) {
+        apply(reg_->on_transport_open(now));
+      } else if (e.kind == 1) {
+        apply(reg_->on_message(ByteSpan(e.data), now));
+        apply(calls_->on_message(ByteSpan(e.data), now));
+      } else {
+        pending_.clear();
+        apply(calls_->on_transport_closed(now));
+        apply(reg_->on_transport_closed(e.reason, e.http, now));
+      }
+    }
+    flush();
+    apply(reg_->poll(now_ms()));
+    apply(calls_->poll(now_ms()));
+  }
+  std::uint64_t deadline() const { return std::min(reg_->deadline_ms(), calls_->deadline_ms()); }
+  bool registered() const { return registered_; }
+  int registrations() const { return registrations_; }
+  bool has_error() const { return has_error_; }
+  const sip::RegistrationEvent& error() const { return error_; }
+
+  void print_line(const std::string& json, const std::string& text) {
+    std::printf("%s\n", json_ ? json.c_str() : text.c_str());
+    std::fflush(stdout);
+  }
+
+private:
+  struct Ev {
+    int kind; // 0 open, 1 message, 2 close
+    std::string data;
+    int reason, http;
+  };
+  void flush() {
+    while (!pending_.empty()) {
+      const std::string& m = pending_.front();
+      int rc = port_->send(port_->ctx, reinterpret_cast<const std::uint8_t*>(m.data()), m.size());
+      if (rc == 0) return;
+      // The wire copy may hold a third-party token: wipe it once handed to the transport.
+      std::string& sent = pending_.front();
+      secure_zero(sent.data(), sent.size());
+      pending_.erase(pending_.begin());
+    }
+  }
+  void report(const sip::RegistrationEvent& e) {
+    if (e.kind == sip::RegistrationEventKind::kRegistered) {
+      registered_ = true;
+      ++registrations_;
+      print_line("{\"state\":\"registered\",\"expires\":" + std::to_string(e.expires_s) + "}",
+                 "registered expires=" + std::to_string(e.expires_s));
+    } else if (e.kind == sip::RegistrationEventKind::kUnregistered) {
+      registered_ = false;
+      const char* why = e.reason == sip::UnregisterReason::kShutdown         ? "shutdown"
+                        : e.reason == sip::UnregisterReason::kConnectionLost ? "connection-lost"
+                                                                             : "network";
+      print_line(std::string("{\"state\":\"unregistered\",\"reason\":\"") + why + "\"}",
+                 std::string("unregistered reason=") + why);
+    } else {
+      has_error_ = true;
+      error_ = e;
+      print_line("{\"state\":\"error\",\"code\":\"" + std::string(e.status.name()) +
+                     "\",\"sip_status\":" + std::to_string(e.sip_status) + "}",
+                 "error code=" + std::string(e.status.name()) +
+                     " sip_status=" + std::to_string(e.sip_status));
+    }
+  }
+  void print(const sip::CallEvent& e) {
+    std::string j = std::string("{\"event\":\"") + kind_name(e.kind) +
+                    "\",\"call\":" + std::to_string(e.call) +
+                    ",\"status\":" + std::to_string(e.sip_status);
+    std::string t =
+        std::string("call ") + kind_name(e.kind) + " status=" + std::to_string(e.sip_status);
+    auto field = [&](const char* name, const std::string& v) {
+      if (v.empty()) return;
+      j += std::string(",\"") + name + "\":\"" + json_escape(v) + "\"";
+      t += std::string(" ") + name + "=" + v;
+    };
+    field("reason", e.reason);
+    field("from", e.from);
+    field("to", e.to);
+    field("asserted_identity", e.asserted_identity);
+    field("privacy", e.privacy);
+    if (!e.avatar_uri.empty()) {
+      field("avatar", e.avatar_uri);
+      j += ",\"avatar_verified\":false";
+      t += " (unverified)";
+    }
+    if (e.kind == sip::CallEventKind::kRefreshed) {
+      j += ",\"session_expires\":" + std::to_string(e.session_expires_s);
+      t += " session_expires=" + std::to_string(e.session_expires_s);
+    }
+    if (e.kind == sip::CallEventKind::kEnded) {
+      field("end", end_name(e.end));
+      if (!e.status.is_ok()) field("code", e.status.name());
+    }
+    field("sdp", e.sdp);
+    if (!e.headers.empty()) {
+      j += ",\"headers\":[";
+      for (std::size_t i = 0; i < e.headers.size(); ++i)
+        j += std::string(i ? "," : "") + "[\"" + json_escape(e.headers[i].first) + "\",\"" +
+             json_escape(e.headers[i].second) + "\"]";
+      j += "]";
+      for (const auto& h : e.headers)
+        t += "\n  " + h.first + ": " + h.second;
+    }
+    print_line(j + "}", t);
+  }
+
+  sip::Registration* reg_;
+  sip::CallAgent* calls_;
+  const imsdc_msg_transport* port_;
+  imsdc_msg_transport_options opts_;
+  imsdc_msg_transport_events events_{};
+  std::vector<Ev> queue_;
+  std::vector<std::string> pending_;
+  std::vector<sip::CallEvent> call_events_;
+  bool json_;
+  bool registered_ = false;
+  int registrations_ = 0;
+  bool has_error_ = false;
+  sip::RegistrationEvent error_;
+};
+
+struct Answerer {
+  std::string sdp;
+  static Status answer(void* ctx, sip::CallId, ByteSpan, std::string* out) {
+    *out = static_cast<Answerer*>(ctx)->sdp;
+    return Status::ok();
+  }
+};
+
+int run(int argc, char** argv, bool caller) {
+  Args a;
+  if (!a.parse(argc, argv, 1,
+               {"--json", "--help", "--no-100rel", "--reg-event", "--mmtel", "--preemptive",
+                "--privacy"},
+               {"--server",
+                "--origin",
+                "--impu",
+                "--impi",
+                "--password-file",
+                "--token-file",
+                "--ca",
+                "--state",
+                "--sdp",
+                "--avatar-id",
+                "--bar",
+                "--avatar-header",
+                "--session-expires",
+                "--min-se",
+                "--timeout",
+                "--to",
+                "--hold",
+                "--update-sdp",
+                "--reinvite-sdp",
+                "--cancel-after",
+                "--third-party-id",
+                "--third-party-token-file",
+                "--ring",
+                "--reanswer-sdp",
+                "--reject"}))
+    return usage_error(a.error());
+  if (a.has("--help")) {
+    std::fputs(caller ? kCallHelp : kAnswerHelp, stdout);
+    std::fputs(kCommonHelp, stdout);
+    return 0;
+  }
+  for (const char* req : {"--server", "--origin", "--impu", "--ca"})
+    if (!a.has(req)) return usage_error(std::string(caller ? "call" : "answer") + " needs " + req);
+  if (caller && !a.has("--to")) return usage_error("call needs --to");
+  if (a.has("--password-file") == a.has("--token-file"))
+    return usage_error("need exactly one of --password-file and --token-file");
+  if (a.has("--third-party-id") != a.has("--third-party-token-file"))
+    return usage_error("--third-party-id and --third-party-token-file go together");
+  long timeout = 120, hold = 0, ring = 0, se = 0, min_se = 0, cancel_after = -1, reject = 0;
+  struct {
+    const char* name;
+    long max;
+    long* value;
+  } nums[] = {{"--timeout", 86400, &timeout}, {"--hold", 86400, &hold},
+              {"--ring", 3600, &ring},        {"--session-expires", 86400, &se},
+              {"--min-se", 86400, &min_se},   {"--cancel-after", 3600, &cancel_after},
+              {"--reject", 699, &reject}};
+  for (auto& n : nums)
+    if (a.has(n.name) && !parse_seconds(a.get(n.name), n.max, n.value))
+      return usage_error(std::string(n.name) + " takes a number");
+  if (a.has("--reject") && reject < 300) return usage_error("--reject takes a 3xx-6xx code");
+
+  auto read_sdp = [&](const char* opt, std::string* out) -> int {
+    if (!a.has(opt)) return 0;
+    auto t = read_text(a.get(opt), IMSDC_MAX_SDP_SIZE);
+    if (!t) return fail(t.status(), a.get(opt));
+    *out = std::move(t.value());
+    return 0;
+  };
+  std::string sdp = kDefaultSdp, update_sdp, reinvite_sdp, reanswer_sdp;
+  if (int rc = read_sdp("--sdp", &sdp)) return rc;
+  if (int rc = read_sdp("--update-sdp", &update_sdp)) return rc;
+  if (int rc = read_sdp("--reinvite-sdp", &reinvite_sdp)) return rc;
+  if (int rc = read_sdp("--reanswer-sdp", &reanswer_sdp)) return rc;
+
+  std::string state_dir = a.get("--state");
+  if (state_dir.empty()) {
+    const char* home = std::getenv("HOME");
+    state_dir = home && *home ? std::string(home) + "/.imsdc" : std::string("/tmp/imsdc-state");
+  }
+  auto storage = posix::Storage::open(state_dir);
+  if (!storage) return fail(storage.status(), state_dir);
+
+  TokenFile reg_token{a.get("--token-file")};
+  sip::RegistrationConfig rc;
+  rc.impu = a.get("--impu");
+  rc.impi = a.get("--impi");
+  rc.random = sip::RandomSource{fill_random, nullptr};
+  rc.storage = storage.value()->port();
+  rc.subscribe_reg_event = a.has("--reg-event");
+  if (a.has("--password-file")) {
+    auto pw = read_secret(a.get("--password-file"));
+    if (!pw) return fail(pw.status(), a.get("--password-file"));
+    rc.password = std::move(pw.value());
+  } else {
+    rc.credential = sip::CredentialKind::kBearer;
+    rc.token_provider = sip::TokenProvider{TokenFile::get, &reg_token};
+  }
+  auto reg = sip::Registration::create(std::move(rc));
+  if (!reg)
+    return reg.status() == Code::kInvalidArgument ? usage_error(reg.status().message())
+                                                  : fail(reg.status(), "registration");
+
+  Answerer answerer{reanswer_sdp.empty() ? sdp : reanswer_sdp};
+  sip::CallConfig cc;
+  cc.impu = a.get("--impu");
+  cc.contact_uri = reg->contact_uri();
+  cc.via_host = reg->via_host();
+  cc.random = sip::RandomSource{fill_random, nullptr};
+  cc.use_100rel = !a.has("--no-100rel");
+  if (a.has("--min-se")) cc.min_se_s = static_cast<std::uint32_t>(min_se);
+  if (a.has("--session-expires")) cc.session_expires_s = static_cast<std::uint32_t>(se);
+  if (a.has("--avatar-header")) cc.avatar_header = a.get("--avatar-header");
+  if (a.has("--avatar-id"))
+    cc.avatar_uri =
+        "https://" + a.get("--bar", "bar.ims.example") + "/avatars/" + a.get("--avatar-id");
+  cc.answerer = sip::OfferAnswerer{Answerer::answer, &answerer};
+  auto calls = sip::CallAgent::create(std::move(cc));
+  if (!calls) return usage_error(calls.status().message());
+
+  auto transport = transport::WssTransport::create();
+  if (!transport) return fail(transport.status(), "transport");
+  std::string server = a.get("--server"), origin = a.get("--origin"), ca = a.get("--ca");
+  imsdc_msg_transport_options opts{};
+  opts.url = server.c_str();
+  opts.origin = origin.c_str();
+  opts.subprotocol = "sip";
+  opts.ca_file = ca.c_str();
+  opts.connect_timeout_ms = 10000;
+  opts.ping_interval_ms = 20000;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  Loop loop(&reg.value(), &calls.value(), transport.value()->port(), opts, a.has("--json"));
+  std::uint64_t start = now_ms();
+  std::uint64_t give_up = start + static_cast<std::uint64_t>(timeout) * 1000;
+  loop.apply(reg->start(start));
+
+  TokenFile third_party{a.get("--third-party-token-file")};
+  sip::CallId id = 0;
+  bool placed = false, answered = false, ended = false, update_sent = false, reinvited = false;
+  bool hung_up = false;
+  std::uint64_t answer_at = sip::kNoDeadline, hangup_at = sip::kNoDeadline;
+  std::uint64_t cancel_at = sip::kNoDeadline;
+  int exit_code = 0;
+  Status call_status = Status::ok();
+  std::string call_context;
+  std::uint64_t shutdown_at = sip::kNoDeadline;
+
+  while (!reg->finished()) {
+    std::uint64_t now = now_ms();
+    bool stop = g_stop || ended || (!answered && now >= give_up && !placed) ||
+                (placed && !answered && now >= give_up);
+    if (stop && shutdown_at == sip::kNoDeadline) {
+      if (id && !ended) {
+        sip::CallOutput out;
+        (void)calls->hangup(id, now, &out);
+        loop.apply(std::move(out));
+      }
+      if (!ended && !answered && now >= give_up && call_status.is_ok()) {
+        call_status = Status(Code::kTimeout, Module::kCli, "no call before the timeout");
+      }
+      shutdown_at = now;
+      loop.apply(reg->shutdown(now));
+      continue;
+    }
+    if (shutdown_at != sip::kNoDeadline && now >= shutdown_at + 40000) break;
+
+    if (caller && loop.registered() && !placed) {
+      sip::OutgoingCall spec;
+      spec.to = a.get("--to");
+      spec.sdp = sdp;
+      spec.mmtel = a.has("--mmtel");
+      spec.preferred_identity = a.get("--third-party-id");
+      if (a.has("--third-party-token-file"))
+        spec.third_party_token = sip::TokenProvider{TokenFile::get, &third_party};
+      spec.preemptive_token = a.has("--preemptive");
+      spec.privacy_id = a.has("--privacy");
+      sip::CallOutput out;
+      auto r = calls->invite(spec, now, &out);
+      if (!r) return fail(r.status(), "INVITE");
+      id = r.value();
+      placed = true;
+      if (cancel_after >= 0) cancel_at = now + static_cast<std::uint64_t>(cancel_after) * 1000;
+      loop.apply(std::move(out));
+    }
+    for (const sip::CallEvent& e : loop.take_call_events()) {
+      sip::CallOutput out;
+      if (e.kind == sip::CallEventKind::kIncoming && !caller && id == 0) {
+        id = e.call;
+        placed = true;
+        if (reject) {
+          (void)calls->reject(id, static_cast<int>(reject), now, &out);
+        } else {
+          (void)calls->ring(id, sdp, now, &out);
+          answer_at = now + static_cast<std::uint64_t>(ring) * 1000;
+        }
+      } else if (e.call != id) {
+        continue;
+      } else if (e.kind == sip::CallEventKind::kProgress && !update_sent && !update_sdp.empty() &&
+                 !e.sdp.empty()) {
+        update_sent = true;
+        (void)calls->update(id, update_sdp, now, &out);
+      } else if (e.kind == sip::CallEventKind::kAnswered) {
+        answered = true;
+        hangup_at = now + static_cast<std::uint64_t>(hold) * 1000;
+        if (!reinvite_sdp.empty() && !reinvited) {
+          reinvited = true;
+          (void)calls->reinvite(id, reinvite_sdp, now, &out);
+        }
+      } else if (e.kind == sip::CallEventKind::kConfirmed) {
+        answered = true;
+      } else if (e.kind == sip::CallEventKind::kEnded) {
+        ended = true;
+        bool ok = e.end == sip::EndReason::kLocalHangup || e.end == sip::EndReason::kRemoteHangup ||
+                  (e.end == sip::EndReason::kCancelled && (cancel_after >= 0 || !caller));
+        if (!ok) {
+          call_status =
+              e.status.is_ok() ? Status(Code::kRejected, Module::kCli, "call failed") : e.status;
+          call_context = std::string("call ") + end_name(e.end) +
+                         (e.sip_status ? " SIP " + std::to_string(e.sip_status) + " " + e.reason
+                                       : std::string());
+        }
+        if (!caller && reject) call_status = Status::ok();
+      }
+      loop.apply(std::move(out));
+    }
+    if (!caller && answer_at != sip::kNoDeadline && now >= answer_at) {
+      answer_at = sip::kNoDeadline;
+      sip::CallOutput out;
+      Status s = calls->answer(id, sdp, now, &out);
+      if (!s) return fail(s, "answer");
+      loop.apply(std::move(out));
+    }
+    if (caller && !hung_up && ((answered && now >= hangup_at) || (!answered && now >= cancel_at))) {
+      hung_up = true;
+      sip::CallOutput out;
+      (void)calls->hangup(id, now, &out);
+      loop.apply(std::move(out));
+    }
+    std::uint64_t wake = std::min({loop.deadline(), give_up, answer_at, hangup_at, cancel_at});
+    std::uint64_t wait = wake > now ? std::min<std::uint64_t>(wake - now, 100) : 0;
+    loop.step(static_cast<std::uint32_t>(wait));
+  }
+  for (int i = 0; i < 10; ++i)
+    (void)transport.value()->port()->poll(transport.value()->port()->ctx, 50);
+
+  if (loop.has_error()) {
+    const sip::RegistrationEvent& e = loop.error();
+    return fail(e.status, e.sip_status ? "SIP " + std::to_string(e.sip_status) + " " + e.sip_reason
+                                       : std::string("registration"));
+  }
+  if (!call_status.is_ok()) return fail(call_status, call_context);
+  if (!placed)
+    return fail(Status(Code::kNetwork, Module::kCli, "not registered before the timeout"));
+  return exit_code;
+}
+
+} // namespace
+
+int cmd_call(int argc, char** argv) {
+  return run(argc, argv, true);
+}
+int cmd_answer(int argc, char** argv) {
+  return run(argc, argv, false);
+}
+
+#else
+
+int cmd_call(int, char**) {
+  return fail(Status(Code::kUnsupported, Module::kCli,
+                     "this imsdc was built without libwebsockets: call is not available"));
+}
+int cmd_answer(int, char**) {
+  return fail(Status(Code::kUnsupported, Module::kCli,
+                     "this imsdc was built without libwebsockets: answer is not available"));
+}
+
+#endif
+
+} // namespace imsdc::cli
