@@ -62,7 +62,11 @@ set(IMSDC_AVATAR_SOURCES
     "${IMSDC_ROOT}/sdk/src/avatar/blob_sink.cpp"
     "${IMSDC_ROOT}/sdk/src/avatar/jwe_decrypt.cpp"
     "${IMSDC_ROOT}/sdk/src/avatar/manifest.cpp"
-    "${IMSDC_ROOT}/sdk/src/avatar/animation.cpp")
+    "${IMSDC_ROOT}/sdk/src/avatar/animation.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/avatar_list.cpp")
+# avatar/ fetch: the representation request over the HTTP client interface (section 7).
+list(APPEND IMSDC_AVATAR_SOURCES
+    "${IMSDC_ROOT}/sdk/src/avatar/fetch.cpp")
 
 # identity/: verified caller identity: Identity header, PASSporT (SHAKEN, Rich Call Data),
 # RFC 8785 JSON canonicalization, caller card (needs cJSON and the crypto sources).
@@ -76,7 +80,8 @@ set(IMSDC_DC_SOURCES
     "${IMSDC_ROOT}/sdk/src/dc/hello_reassembler.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/dtls.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/dcep.cpp"
-    "${IMSDC_ROOT}/sdk/src/dc/association.cpp")
+    "${IMSDC_ROOT}/sdk/src/dc/association.cpp"
+    "${IMSDC_ROOT}/sdk/src/dc/bootstrap_http.cpp")
 
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}

@@ -1,6 +1,6 @@
-// imsdc avatar attest|token|ue-token|cca|ephemeral|decrypt|verify (PROTOCOL_PROFILE.md
-// sections 6 to 8). The BAR server, the DC AS relay and fetching over data channels are
-// not part of this command: it makes the tokens, and decrypts or verifies what a BAR sent.
+// imsdc avatar attest|token|ue-token|cca|ephemeral|decrypt|verify|fetch (PROTOCOL_PROFILE.md
+// sections 6 to 8). fetch runs the direct HTTPS exchange with a BAR (mutual TLS with the
+// device certificate); the DC AS relay over data channels is not part of this command.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "avatar/ephemeral.h"
+#include "avatar/fetch.h"
 #include "avatar/jwe_decrypt.h"
 #include "avatar/manifest.h"
 #include "avatar/tokens.h"
@@ -36,6 +37,9 @@
 #include "imsdc/config_defaults.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port_posix.h"
+#ifdef IMSDC_CLI_WITH_LWS
+#include "imsdc/transport_lws.h"
+#endif
 
 namespace imsdc::cli {
 namespace {
@@ -53,6 +57,11 @@ constexpr const char* kHelp =
     "       imsdc avatar decrypt --in JWE --ephemeral-key F --jti JTI --out FILE [--max-size N]\n"
     "       imsdc avatar verify --manifest JWS --in FILE --trust CA.pem [--avatar-id ID]\n"
     "                           [--out FILE]\n"
+    "       imsdc avatar fetch --bar https://HOST:PORT --rendering sending-ue|receiving-ue\n"
+    "                          --ca CA.pem --out FILE (--key F --cert F | --dir D)\n"
+    "                          sending-ue:   --avatar-id ID --dc-as ID --bar-id ID\n"
+    "                          receiving-ue: --attestation F --ephemeral-key F\n"
+    "                          [--max-size N] [--timeout S] [--json]\n"
     "\n"
     "Tokens are ES256 JWS signed by the device key with x5c; iss/sub is the certificate's\n"
     "URI subjectAltName. Every token takes [--lifetime S] (default 60) and prints the JWS;\n"
@@ -68,6 +77,12 @@ constexpr const char* kHelp =
     "through a storage sink in FILE's directory: FILE appears only when the tag verifies.\n"
     "verify checks the avatar-manifest+jwt against the trust anchor, then the file's size\n"
     "and sha256 digest; with --out the file is copied there only when everything holds.\n"
+    "fetch POSTs the attestation to BAR/avatar/representation over HTTPS, presenting the\n"
+    "device certificate (mutual TLS; the BAR requires it to be the attestation's x5c leaf),\n"
+    "and streams the JWE answer through the decryptor into FILE, which appears only when the\n"
+    "tag verifies. sending-ue signs a fresh attestation with a fresh ephemeral key (RAM only);\n"
+    "receiving-ue sends the peer UE's attestation, which must name the key in\n"
+    "--ephemeral-key (consumed like decrypt's). BAR refusals: 401/403 exit 5, others 8.\n"
     "Exit 3 on any verification failure (class on stderr), 4 on I/O errors.\n";
 
 constexpr std::size_t kMaxKeyFile = 4096;
@@ -377,6 +392,138 @@ int verify(const Args& a) {
   return 0;
 }
 
+#ifdef IMSDC_CLI_WITH_LWS
+void show_progress(void*, std::uint64_t got, std::int64_t total) {
+  if (total > 0)
+    (void)std::fprintf(stderr, "\rimsdc: fetching %3d%% (%llu of %lld bytes)",
+                       static_cast<int>(got * 100 / static_cast<std::uint64_t>(total)),
+                       static_cast<unsigned long long>(got), static_cast<long long>(total));
+  else
+    (void)std::fprintf(stderr, "\rimsdc: fetching %llu bytes",
+                       static_cast<unsigned long long>(got));
+}
+#endif
+
+int fetch(const Args& a) {
+#ifndef IMSDC_CLI_WITH_LWS
+  (void)a;
+  return usage_error("this imsdc is built without HTTPS");
+#else
+  if (a.has("--dc-as-url"))
+    return usage_error("the DC AS relay path is not in this build; use --bar");
+  for (const char* o : {"--bar", "--rendering", "--ca", "--out"})
+    if (!a.has(o)) return usage_error(std::string("avatar fetch needs ") + o);
+  auto rendering = avatar::rendering_from_name(a.get("--rendering"));
+  if (!rendering) return usage_error(rendering.status().message());
+  const bool sending = rendering.value() == avatar::Rendering::kSendingUe;
+  if (rendering.value() == avatar::Rendering::kNetwork)
+    return usage_error("network rendering is released to the media function, not to a UE");
+  // The HTTPS client presents PEM files; a key inside a PKCS#11 token cannot sign the TLS
+  // handshake through libwebsockets 4.1 yet.
+  if (a.has("--pkcs11"))
+    return fail(cli_err(Code::kUnsupported, "mutual TLS with a PKCS#11 key is not supported by "
+                                            "the HTTPS client yet"),
+                "--pkcs11");
+  std::string cert_file = a.get("--cert");
+  std::string key_file = a.get("--key");
+  if (a.has("--dir")) {
+    key_file = a.get("--dir") + "/device-key.pem";
+    cert_file = a.get("--dir") + "/device-cert.pem";
+  }
+  if (key_file.empty() || cert_file.empty())
+    return usage_error("fetch needs the device certificate for mutual TLS: --key F --cert F or "
+                       "--dir D");
+  std::string dir;
+  std::string name;
+  if (!split_path(a.get("--out"), &dir, &name))
+    return usage_error("--out file name must be [A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
+  avatar::FetchOptions opt;
+  if (a.has("--max-size"))
+    opt.max_plaintext = std::strtoull(a.get("--max-size").c_str(), nullptr, 10);
+  if (a.has("--timeout")) {
+    const long t = std::strtol(a.get("--timeout").c_str(), nullptr, 10);
+    if (t < 1 || t > 3600) return usage_error("--timeout takes 1..3600 seconds");
+    opt.timeout_ms = static_cast<std::uint32_t>(t) * 1000;
+  }
+
+  std::optional<avatar::EphemeralKey> key;
+  if (sending) {
+    for (const char* o : {"--avatar-id", "--dc-as", "--bar-id"})
+      if (!a.has(o)) return usage_error(std::string("sending-ue fetch needs ") + o);
+    if (a.has("--attestation") || a.has("--ephemeral-key"))
+      return usage_error("sending-ue signs its own attestation with a fresh key");
+    avatar::AttestationClaims c;
+    c.avatar_id = a.get("--avatar-id");
+    c.dc_as = a.get("--dc-as");
+    c.aud = a.get("--bar-id");
+    c.rendering = rendering.value();
+    if (!times_from(a, &c.times)) return usage_error("--lifetime takes 1..3600 seconds");
+    auto k = avatar::EphemeralKey::generate(c.times.now_s);
+    if (!k) return fail(k.status(), "ephemeral key");
+    key.emplace(std::move(k.value()));
+    c.epk = &key->public_key();
+    auto ks = open_keystore(a);
+    if (!ks) return fail(ks.status(), "keystore");
+    auto t = avatar::make_attestation(*ks.value()->port(), c);
+    if (!t) return fail(t.status(), "attestation");
+    opt.attestation = t.value().jws;
+    opt.jti = t.value().jti;
+  } else {
+    if (!a.has("--attestation") || !a.has("--ephemeral-key"))
+      return usage_error("receiving-ue fetch needs --attestation F and --ephemeral-key F");
+    if (a.has("--avatar-id") || a.has("--dc-as") || a.has("--bar-id"))
+      return usage_error("receiving-ue sends the peer's attestation as it is");
+    auto att = read_text(a.get("--attestation"), IMSDC_MAX_JWS_SIZE + 2);
+    if (!att) return fail(att.status(), a.get("--attestation"));
+    opt.attestation = trim(att.value());
+    const std::string key_path = a.get("--ephemeral-key");
+    auto k = load_ephemeral(key_path);
+    if (!k) return fail(k.status(), key_path);
+    auto jti = avatar::receiving_attestation_jti(opt.attestation, k.value().public_key());
+    if (!jti) return fail(jti.status(), a.get("--attestation"));
+    opt.jti = jti.value();
+    Status s = consume_key_file(key_path);
+    if (!s) return fail(s, key_path);
+    key.emplace(std::move(k.value()));
+  }
+
+  auto storage = posix::Storage::open(dir);
+  if (!storage) return fail(storage.status(), dir);
+  auto client = transport::HttpsClient::create();
+  if (!client) return fail(client.status(), "HTTPS client");
+  std::string url = a.get("--bar");
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  opt.url = url + "/avatar/representation";
+  opt.ca_file = a.get("--ca");
+  opt.client_cert_file = cert_file;
+  opt.client_key_file = key_file;
+  opt.now_s = now_s();
+  opt.blob_name = name;
+  const bool progress = stderr_is_terminal() && !a.has("--json");
+  if (progress) opt.on_progress = show_progress;
+  const std::uint32_t timeout_ms = opt.timeout_ms;
+  avatar::RepresentationFetch f(*client.value()->port(), *key, *storage.value()->port());
+  Status s = f.start(std::move(opt));
+  if (!s) return fail(s, "fetch");
+  // The client ends the exchange at its timeout; the loop bound is a second guard.
+  for (std::uint32_t waited = 0; !f.done() && waited < timeout_ms + 2000; waited += 50)
+    (void)f.poll(50);
+  if (progress) (void)std::fputc('\n', stderr);
+  if (!f.done()) return fail(cli_err(Code::kTimeout, "the BAR did not finish in time"), "fetch");
+  auto r = f.result();
+  if (!r) return fail(r.status(), "fetch");
+  if (a.has("--json"))
+    std::printf("{\"cty\":\"%s\",\"size\":%llu}\n", r.value().cty.c_str(),
+                static_cast<unsigned long long>(r.value().size));
+  else
+    (void)std::fprintf(stderr, "imsdc: fetched %llu bytes (%s) to %s\n",
+                       static_cast<unsigned long long>(r.value().size), r.value().cty.c_str(),
+                       a.get("--out").c_str());
+  return 0;
+#endif
+}
+
 // --- imsdc bench avatar ---------------------------------------------------------------
 
 using BenchClock = std::chrono::steady_clock;
@@ -621,9 +768,13 @@ namespace {} // namespace
 int cmd_avatar(int argc, char** argv) {
   Args a;
   std::vector<std::string> valued = kKeystoreOptions;
-  for (const char* o : {"--avatar-id", "--dc-as", "--bar-id", "--rendering", "--peer-epk",
-                        "--export-ephemeral", "--lifetime", "--sub", "--aud", "--in",
-                        "--ephemeral-key", "--jti", "--out", "--max-size", "--manifest", "--trust"})
+  for (const char* o : {"--avatar-id",   "--dc-as",         "--bar-id",
+                        "--rendering",   "--peer-epk",      "--export-ephemeral",
+                        "--lifetime",    "--sub",           "--aud",
+                        "--in",          "--ephemeral-key", "--jti",
+                        "--out",         "--max-size",      "--manifest",
+                        "--trust",       "--bar",           "--ca",
+                        "--attestation", "--timeout",       "--dc-as-url"})
     valued.push_back(o);
   if (!a.parse(argc, argv, 1, {"--help", "--json"}, valued)) return usage_error(a.error());
   if (a.has("--help") || a.positional().empty()) {
@@ -637,6 +788,7 @@ int cmd_avatar(int argc, char** argv) {
   if (sub == "ephemeral") return ephemeral(a);
   if (sub == "decrypt") return decrypt(a);
   if (sub == "verify") return verify(a);
+  if (sub == "fetch") return fetch(a);
   return usage_error("unknown avatar command '" + sub + "'");
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "dc/association.h"
+#include "dc/bootstrap_http.h"
 #include "dc/dcep.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port_fake.h"
@@ -346,6 +347,56 @@ TEST_F(DcAssociation, BootstrapChannelsOpenFromSdpAlone) {
   EXPECT_TRUE(s.a.messages[10][1].empty());
   EXPECT_TRUE(s.a.binary[10][1]);
   EXPECT_EQ(s.a.assoc->send(5, Bytes{1}), Code::kNotFound);
+}
+
+// HTTP over bootstrap channel 0 (PROTOCOL_PROFILE.md section 5): GET / answered by a body in
+// several DC messages, then revalidated with If-None-Match and answered 304 from the cache.
+TEST_F(DcAssociation, BootstrapHttpGetMultiMessageBodyAndEtag) {
+  Pair s;
+  s.negotiate();
+  s.create();
+  Net net(s.a, s.b, Impairment{});
+  ASSERT_TRUE(net.run([&] { return s.a.has_open(0) && s.b.has_open(0); }));
+  const Bytes app_list = payload(5000, 42);
+  HttpCache cache;
+  std::size_t served = 0;
+  // B answers every request that has arrived on stream 0: 304 when the validator matches.
+  auto serve = [&] {
+    for (; served < s.b.messages[0].size(); ++served) {
+      const std::string req(ByteSpan(s.b.messages[0][served]).as_string());
+      ASSERT_EQ(req.rfind("GET / HTTP/1.1\r\n", 0), 0u) << req;
+      const bool fresh = req.find("If-None-Match: \"app-v1\"\r\n") != std::string::npos;
+      auto msgs =
+          fresh ? build_response(304, "Not Modified", {{"ETag", "\"app-v1\""}}, ByteSpan(), 1024)
+                : build_response(200, "OK", {{"ETag", "\"app-v1\""}}, ByteSpan(app_list), 1024);
+      ASSERT_TRUE(msgs.is_ok());
+      for (const Bytes& m : msgs.value())
+        ASSERT_TRUE(s.b.assoc->send(0, ByteSpan(m), false).is_ok());
+    }
+  };
+  for (int round = 0; round < 2; ++round) {
+    Result<std::string> req = cache.request("/", "dcas.ims.example");
+    ASSERT_TRUE(req.is_ok());
+    EXPECT_EQ(req->find("If-None-Match") != std::string::npos, round == 1);
+    const std::size_t before = s.a.messages[0].size();
+    ASSERT_TRUE(s.a.assoc->send(0, ByteSpan(req.value()), false).is_ok());
+    HttpResponseParser parser;
+    std::size_t fed = before;
+    ASSERT_TRUE(net.run([&] {
+      serve();
+      for (; fed < s.a.messages[0].size(); ++fed)
+        EXPECT_TRUE(parser.feed(ByteSpan(s.a.messages[0][fed])).is_ok());
+      return parser.complete();
+    }));
+    EXPECT_EQ(parser.response().status, round == 0 ? 200 : 304);
+    // The first answer took several DC messages (head + 5000 bytes in 1024-byte messages).
+    if (round == 0) {
+      EXPECT_EQ(fed - before, 5u);
+    }
+    Result<Bytes> body = cache.take("/", parser.take());
+    ASSERT_TRUE(body.is_ok());
+    EXPECT_EQ(body.value(), app_list);
+  }
 }
 
 TEST_F(DcAssociation, MessagesFromOneByteTo256KiBIntact) {

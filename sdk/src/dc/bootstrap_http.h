@@ -1,0 +1,124 @@
+// HTTP/1.1 over the bootstrap data channel (PROTOCOL_PROFILE.md section 5; TS 26.114
+// section 6.2.10): one request per DC message; a response may span several DC messages and is
+// reassembled by Content-Length or chunked transfer coding, bounded in head and body size;
+// ETag / If-None-Match revalidation through a small bounded cache.
+//
+// Sans-I/O: the caller sends the request text on the channel and feeds each received message
+// to the parser; nothing here touches the Association.
+#ifndef IMSDC_SRC_DC_BOOTSTRAP_HTTP_H
+#define IMSDC_SRC_DC_BOOTSTRAP_HTTP_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "imsdc/bytes.h"
+#include "imsdc/config_defaults.h"
+#include "imsdc/status.h"
+
+namespace imsdc::dc {
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string reason;
+  std::vector<HttpHeader> headers;
+  Bytes body;
+  // First header of that name (ASCII case-insensitive), or nullptr.
+  const std::string* header(std::string_view name) const;
+};
+
+// "GET <path> HTTP/1.1" with Host and, when etag is not empty, If-None-Match. Errors:
+// kInvalidArgument (path not starting with '/', or a control character, space or DEL in the
+// path, host or etag).
+Result<std::string> build_get(std::string_view path, std::string_view host,
+                              std::string_view if_none_match = {});
+
+// A response split into DC messages of at most max_message bytes (the serving side; tests
+// and the network-role peer). Content-Length is written; headers must not contain it.
+// Errors: kInvalidArgument (a control character in a header, max_message < 64).
+Result<std::vector<Bytes>> build_response(int status, std::string_view reason,
+                                          const std::vector<HttpHeader>& headers, ByteSpan body,
+                                          std::size_t max_message);
+
+class HttpResponseParser {
+public:
+  struct Limits {
+    std::size_t max_head = 8192;  // status line + headers, bytes
+    std::size_t max_headers = 32; // header fields
+    std::size_t max_body = IMSDC_MAX_HTTP_BODY;
+  };
+  HttpResponseParser();
+  explicit HttpResponseParser(const Limits& limits);
+
+  // The next received bytes (one DC message, or any part of one). Errors, after which the
+  // parser stays failed and returns the same status: kMalformed (syntax; no Content-Length and
+  // not chunked on a response that has a body; both Content-Length and chunked; conflicting
+  // Content-Length values; bytes after the end of the response), kTooLarge (a limit).
+  Status feed(ByteSpan data);
+  bool complete() const { return state_ == State::kDone; }
+  // Valid when complete().
+  const HttpResponse& response() const { return response_; }
+  HttpResponse take() { return std::move(response_); }
+  void reset();
+
+private:
+  enum class State : std::uint8_t {
+    kHead,
+    kBody,
+    kChunkSize,
+    kChunkData,
+    kChunkEnd,
+    kTrailer,
+    kDone,
+    kFailed
+  };
+  Status fail(Status s);
+  Status parse_head();
+  Status line(std::string_view l);
+  Status on_byte_line(ByteSpan data, std::size_t* used, std::string* out, bool* got);
+
+  Limits limits_;
+  State state_ = State::kHead;
+  Status error_;
+  std::string head_; // head bytes until the blank line
+  std::string line_; // chunk-size / trailer line being read
+  std::size_t trailer_bytes_ = 0;
+  std::size_t remaining_ = 0; // body or chunk bytes still expected
+  HttpResponse response_;
+};
+
+// ETag revalidation for GETs on one bootstrap channel: at most max_entries paths, each body
+// at most max_body bytes; the oldest entry leaves first.
+class HttpCache {
+public:
+  explicit HttpCache(std::size_t max_entries = 8, std::size_t max_body = IMSDC_MAX_HTTP_BODY);
+  // The request for path, with If-None-Match when a validator is cached.
+  Result<std::string> request(std::string_view path, std::string_view host) const;
+  // The body the application should use for the response to GET path: a 200's body (kept when
+  // it carries an ETag), or the cached body on 304. Errors: kNotFound (404), kRejected (other
+  // non-2xx, or 304 with nothing cached).
+  Result<Bytes> take(std::string_view path, HttpResponse&& response);
+  std::size_t size() const { return entries_.size(); }
+
+private:
+  struct Entry {
+    std::string path;
+    std::string etag;
+    Bytes body;
+  };
+  const Entry* find(std::string_view path) const;
+  std::size_t max_entries_;
+  std::size_t max_body_;
+  std::vector<Entry> entries_;
+};
+
+} // namespace imsdc::dc
+
+#endif // IMSDC_SRC_DC_BOOTSTRAP_HTTP_H
