@@ -63,7 +63,8 @@ set(IMSDC_AVATAR_SOURCES
     "${IMSDC_ROOT}/sdk/src/avatar/jwe_decrypt.cpp"
     "${IMSDC_ROOT}/sdk/src/avatar/manifest.cpp"
     "${IMSDC_ROOT}/sdk/src/avatar/animation.cpp"
-    "${IMSDC_ROOT}/sdk/src/avatar/avatar_list.cpp")
+    "${IMSDC_ROOT}/sdk/src/avatar/avatar_list.cpp"
+    "${IMSDC_ROOT}/sdk/src/avatar/control.cpp")
 # avatar/ fetch: the representation request over the HTTP client interface (section 7).
 list(APPEND IMSDC_AVATAR_SOURCES
     "${IMSDC_ROOT}/sdk/src/avatar/fetch.cpp")

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "avatar/control.h"
 #include "dc/association.h"
 #include "dc/bootstrap_http.h"
 #include "dc/dcep.h"
@@ -544,6 +545,59 @@ TEST_F(DcAssociation, CloseByStreamResetAndBufferedLow) {
   ASSERT_TRUE(s.b.assoc->send(0, Bytes{7}).is_ok());
   ASSERT_TRUE(net.run([&] { return s.a.messages[0].size() == 1; }));
   EXPECT_EQ(s.a.assoc->close_channel(10), Code::kNotFound);
+}
+
+// The avatar-control channel (PROTOCOL_PROFILE.md section 6) negotiated in SDP between the
+// UEs, carrying the receiving-ue negotiation: offer, UE-B's key, UE-A's attestation, ready.
+TEST_F(DcAssociation, AvatarControlNegotiationOverItsChannel) {
+  Pair s;
+  s.policy_b.allowed_subprotocols = {avatar::kControlProtocol};
+  sdp::DcMap ctl;
+  ctl.stream_id = 1002;
+  ctl.label = avatar::kControlLabel;
+  ctl.subprotocol = avatar::kControlProtocol;
+  s.negotiate({ctl});
+  s.create();
+  Net net(s.a, s.b, Impairment{});
+  ASSERT_TRUE(net.run([&] { return s.a.has_open(1002) && s.b.has_open(1002); }));
+  avatar::ControlSession ue_a(avatar::ControlSession::Role::kSender);
+  avatar::ControlSession ue_b(avatar::ControlSession::Role::kReceiver);
+  std::size_t a_seen = 0, b_seen = 0;
+  // Delivers every new message on the channel to the session of that side.
+  auto deliver = [&](Peer& p, std::size_t* seen, avatar::ControlSession* session) {
+    for (; *seen < p.messages[1002].size(); ++*seen) {
+      EXPECT_FALSE(p.binary[1002][*seen]); // JSON text: PPID 51
+      EXPECT_TRUE(session->receive(ByteSpan(p.messages[1002][*seen]).as_string()).is_ok());
+    }
+  };
+  auto send = [&](Peer& p, const Result<std::string>& text) {
+    ASSERT_TRUE(text.is_ok());
+    ASSERT_TRUE(p.assoc->send(1002, ByteSpan(text.value()), false).is_ok());
+  };
+  send(s.a, ue_a.offer(avatar::Rendering::kReceivingUe, "avatar-001"));
+  ASSERT_TRUE(net.run([&] {
+    deliver(s.b, &b_seen, &ue_b);
+    return ue_b.state() == avatar::ControlSession::State::kFetch;
+  }));
+  auto key = crypto::EcPrivateKey::generate();
+  ASSERT_TRUE(key.is_ok());
+  send(s.b, ue_b.send_key(key->public_key()));
+  ASSERT_TRUE(net.run([&] {
+    deliver(s.a, &a_seen, &ue_a);
+    return ue_a.peer_key().has_value();
+  }));
+  EXPECT_TRUE(*ue_a.peer_key() == key->public_key());
+  send(s.a, ue_a.send_attestation("eyJh.eyJp.c2ln"));
+  ASSERT_TRUE(net.run([&] {
+    deliver(s.b, &b_seen, &ue_b);
+    return !ue_b.attestation().empty();
+  }));
+  send(s.b, ue_b.ready());
+  ASSERT_TRUE(net.run([&] {
+    deliver(s.a, &a_seen, &ue_a);
+    return ue_a.state() == avatar::ControlSession::State::kDone;
+  }));
+  EXPECT_EQ(ue_b.state(), avatar::ControlSession::State::kDone);
 }
 
 TEST_F(DcAssociation, UnorderedPartialReliabilityChannelFromSdp) {
