@@ -134,6 +134,27 @@ Status write_file(const std::string& path, ByteSpan data, unsigned mode) {
   return Status::ok();
 }
 
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(c));
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Status fill_random(void*, std::uint8_t* out, std::size_t length) {
+  return crypto::random_bytes(out, length);
+}
+
 std::string trim(const std::string& s) {
   auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";

@@ -3,10 +3,12 @@
 #ifndef IMSDC_CLI_CLI_H
 #define IMSDC_CLI_CLI_H
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "imsdc/bytes.h"
@@ -42,6 +44,10 @@ Result<std::string> read_text(const std::string& path, std::size_t max = 1u << 2
 // Writes atomically (temp file + rename); mode applies to the new file.
 Status write_file(const std::string& path, ByteSpan data, unsigned mode = 0644);
 std::string trim(const std::string& s);
+// s as the inside of a JSON string ("\"", "\\" and control characters escaped).
+std::string json_escape(std::string_view s);
+// The SDK's DRBG as a sip::RandomSource function.
+Status fill_random(void* ctx, std::uint8_t* out, std::size_t length);
 // Reads a secret (PIN, password) from a file; trailing newline removed.
 Result<SecretBytes> read_secret(const std::string& path);
 

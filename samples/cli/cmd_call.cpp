@@ -72,10 +72,6 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-Status fill_random(void*, std::uint8_t* out, std::size_t length) {
-  return crypto::random_bytes(out, length);
-}
-
 // Reads the token file for each request (nothing is cached; the file may be replaced).
 struct TokenFile {
   std::string path;
@@ -86,23 +82,6 @@ struct TokenFile {
     return Status::ok();
   }
 };
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(c));
-      out += b;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 const char* kind_name(sip::CallEventKind k) {
   switch (k) {

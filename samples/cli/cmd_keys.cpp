@@ -45,23 +45,6 @@ std::string cn_from_impu(const std::string& impu) {
   return at == std::string::npos ? s : s.substr(0, at);
 }
 
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
-
 std::string iso_time(std::int64_t t) {
   // Civil-from-days (H. Hinnant), so no libc time zone state is involved.
   std::int64_t days = t / 86400, secs = t % 86400;

@@ -47,10 +47,6 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-Status fill_random(void*, std::uint8_t* out, std::size_t length) {
-  return crypto::random_bytes(out, length);
-}
-
 struct TokenFiles {
   std::vector<std::string> files;
   std::size_t requests = 0;
@@ -95,23 +91,6 @@ struct Queue {
     static_cast<Queue*>(user)->events.push_back(std::move(e));
   }
 };
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(c));
-      out += b;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::uint64_t now_ms() {
   return imsdc_port_clock_monotonic_ms();
