@@ -84,6 +84,12 @@ set(IMSDC_DC_SOURCES
     "${IMSDC_ROOT}/sdk/src/dc/association.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/bootstrap_http.cpp")
 
+# ice/: STUN codec (RFC 8489) and a sans-I/O ICE agent (RFC 8445 subset: host candidates,
+# both roles, regular nomination, consent freshness) for the data-channel UDP path.
+list(APPEND IMSDC_DC_SOURCES
+    "${IMSDC_ROOT}/sdk/src/ice/stun.cpp"
+    "${IMSDC_ROOT}/sdk/src/ice/agent.cpp")
+
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}
     ${IMSDC_CRYPTO_SOURCES}

@@ -102,7 +102,9 @@ struct AssociationCallbacks {
   // One whole message (binary false: a UTF-8 string by PPID). Empty messages have size 0.
   void (*on_message)(void* ctx, std::uint16_t stream_id, ByteSpan data, bool binary) = nullptr;
   void (*on_channel_closed)(void* ctx, std::uint16_t stream_id) = nullptr;
-  // buffered_amount(stream) fell to or below the channel's low-water mark.
+  // buffered_amount(stream) fell to or below the channel's low-water mark. May run inside
+  // send() (when the queue drains at once): a send loop driven from this callback must not
+  // recurse into itself.
   void (*on_buffered_low)(void* ctx, std::uint16_t stream_id) = nullptr;
 };
 

@@ -1,0 +1,573 @@
+// imsdc dc peer: one IMS data-channel endpoint over real UDP (PROTOCOL_PROFILE.md section
+// 11): SDP offer/answer through files or stdin/stdout, ICE host checks (or --no-ice), then
+// DTLS + SCTP over the selected pair, one in-band channel, messages sent, echoed, verified.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli.h"
+#include "dc/association.h"
+#include "ice/agent.h"
+#include "ice/stun.h"
+#include "imsdc/crypto.h"
+#include "imsdc/port/os.h"
+#include "imsdc/port_posix.h"
+#include "sdp/negotiate.h"
+#include "sdp/sdp.h"
+
+namespace imsdc::cli {
+namespace {
+
+constexpr const char* kPeerUsage =
+    "usage: imsdc dc peer --role offer|answer --sdp-in FILE|- --sdp-out FILE|-\n"
+    "         [--bind ADDR]... [--no-ice] [--key F --cert F | --dir D] [--echo]\n"
+    "         [--send TEXT]... [--send-count N --send-size BYTES[,BYTES...]] [--expect-echo]\n"
+    "         [--timeout S]\n"
+    "An offerer writes its offer (with host candidates) to --sdp-out, then reads the answer\n"
+    "from --sdp-in; an answerer reads the offer, then writes the answer. A file is read once\n"
+    "it exists (write it atomically, e.g. by rename); a FIFO or '-' is read to EOF. ICE\n"
+    "selects a pair, DTLS (fingerprint from the SDP) and SCTP follow, and the offerer opens\n"
+    "the in-band channel 'imsdc-peer' (DCEP), which the answerer accepts. --send and\n"
+    "--send-count messages go out on it in order; with --expect-echo the command exits 0\n"
+    "only when every one came back intact and in order. --echo returns every message on\n"
+    "every channel with the same PPID. Without --key/--cert a self-signed certificate is\n"
+    "made. Ends on SIGTERM, --timeout (default 30 s) or when the association closes.\n";
+
+constexpr const char* kChannel = "imsdc-peer";
+constexpr std::uint32_t kMaxMessage = 262144;
+constexpr std::size_t kMaxEchoQueue = 16u << 20;
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+
+Status random_fill(void*, std::uint8_t* out, std::size_t len) {
+  return crypto::random_bytes(out, len);
+}
+
+Result<std::string> random_token(std::size_t n) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<std::uint8_t> r(n);
+  IMSDC_TRY(crypto::random_bytes(r.data(), r.size()));
+  std::string s;
+  for (std::uint8_t b : r)
+    s += kAlphabet[b & 63];
+  return s;
+}
+
+// Blocks until the SDP is complete: stdin or a FIFO to EOF, a regular file once it exists.
+Result<std::string> read_sdp(const std::string& path, std::uint64_t deadline_ms) {
+  if (path == "-") {
+    std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return s;
+  }
+  while (access(path.c_str(), R_OK) != 0) {
+    if (g_stop || imsdc_port_clock_monotonic_ms() >= deadline_ms)
+      return Status(Code::kTimeout, Module::kCli, "no SDP arrived");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return read_text(path, IMSDC_MAX_SDP_SIZE);
+}
+
+Status write_sdp(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return Status::ok();
+  }
+  return write_file(path, ByteSpan(std::string_view(text)));
+}
+
+// The deterministic content of message `seq` of `size` bytes (the sequence in the first 4).
+Bytes pattern(std::uint32_t seq, std::size_t size) {
+  Bytes b(size);
+  for (std::size_t i = 0; i < size; ++i)
+    b[i] = i < 4 ? static_cast<std::uint8_t>(seq >> (24 - 8 * i))
+                 : static_cast<std::uint8_t>(seq * 31 + i * 7);
+  return b;
+}
+
+struct Outgoing {
+  Bytes data;
+  bool binary = true;
+};
+
+struct Echo {
+  std::uint16_t sid = 0;
+  Outgoing msg;
+};
+
+struct Peer {
+  FILE* ev = stdout;
+  bool offerer = false;
+  bool echo = false;
+  bool expect_echo = false;
+  std::unique_ptr<dc::Association> assoc;
+  std::unique_ptr<ice::Agent> agent;
+  std::deque<Outgoing> to_send;  // not yet accepted by the association
+  std::deque<Outgoing> expected; // sent, echo not yet back
+  std::deque<Echo> echoes;       // received, to be sent back in order
+  std::size_t echo_bytes = 0;
+  std::uint16_t channel = 0;
+  bool channel_open = false;
+  bool channel_closed = false;
+  bool was_open = false;
+  bool done = false;
+  std::size_t received = 0, sent = 0;
+  Status result;
+
+  bool echoing = false;
+  bool pumping = false; // send() may call on_buffered_low, which pumps: no re-entry
+
+  void pump() {
+    if (pumping) return;
+    pumping = true;
+    pump_once();
+    pumping = false;
+  }
+  void pump_once() {
+    while (channel_open && !to_send.empty()) {
+      const Outgoing& o = to_send.front();
+      Status s = assoc->send(channel, o.data, o.binary);
+      if (s == Code::kWouldBlock) return;
+      if (!s.is_ok()) {
+        finish(s);
+        return;
+      }
+      if (expect_echo) expected.push_back(o);
+      to_send.pop_front();
+      ++sent;
+    }
+    if (channel_open && to_send.empty() && expect_echo && expected.empty() && !done) {
+      std::fprintf(ev, "all %zu messages came back intact and in order\n", sent);
+      finish(Status::ok());
+    }
+  }
+  void finish(Status s) {
+    if (done) return;
+    done = true;
+    result = s;
+  }
+
+  static void on_state(void* p, dc::AssociationState st, Status s) {
+    auto* self = static_cast<Peer*>(p);
+    if (st == dc::AssociationState::kOpen) {
+      self->was_open = true;
+      std::fprintf(self->ev, "association open, peer %s (%s)\n",
+                   self->assoc->peer().subject.c_str(),
+                   self->assoc->peer().termination == dc::Termination::kE2ae ? "e2ae" : "e2e");
+      if (self->offerer) {
+        auto sid = self->assoc->open_channel(kChannel, kChannel);
+        if (!sid.is_ok()) return self->finish(sid.status());
+        self->channel = sid.value();
+      }
+    } else if (st == dc::AssociationState::kFailed) {
+      self->finish(s.is_ok() ? Status(Code::kTls, Module::kDc, "association failed") : s);
+    } else if (st == dc::AssociationState::kClosed) {
+      std::fprintf(self->ev, "association closed\n");
+      if (self->expect_echo && !self->expected.empty())
+        return self->finish(Status(Code::kClosed, Module::kDc, "closed before every echo came"));
+      self->finish(self->was_open ? Status::ok()
+                                  : Status(Code::kClosed, Module::kDc, "closed before open"));
+    }
+  }
+  static void on_open(void* p, const dc::ChannelInfo& c) {
+    auto* self = static_cast<Peer*>(p);
+    std::fprintf(self->ev, "channel %u open: label=\"%s\" protocol=\"%s\"%s\n", c.stream_id,
+                 c.label.c_str(), c.protocol.c_str(), c.negotiated ? " (sdp)" : "");
+    if (c.label == kChannel) {
+      self->channel = c.stream_id;
+      self->channel_open = true;
+      self->pump();
+    }
+  }
+  static void on_message(void* p, std::uint16_t sid, ByteSpan d, bool binary) {
+    auto* self = static_cast<Peer*>(p);
+    ++self->received;
+    if (binary) {
+      std::fprintf(self->ev, "message on %u: %zu bytes binary\n", sid, d.size());
+    } else {
+      std::fprintf(self->ev, "message on %u: %.*s\n", sid, static_cast<int>(d.size()),
+                   reinterpret_cast<const char*>(d.data()));
+    }
+    if (self->echo) {
+      // Queued, not sent at once: the association refuses (kWouldBlock) while its send
+      // buffer is full, and an echo must never be lost or overtaken.
+      self->echo_bytes += d.size();
+      if (self->echo_bytes > kMaxEchoQueue)
+        return self->finish(Status(Code::kTooLarge, Module::kCli, "echo queue full"));
+      self->echoes.push_back(Echo{sid, Outgoing{Bytes(d.begin(), d.end()), binary}});
+      self->pump_echo();
+    }
+    if (self->expect_echo && sid == self->channel) {
+      if (self->expected.empty() || self->expected.front().binary != binary ||
+          !(ByteSpan(self->expected.front().data).as_string() == d.as_string()))
+        return self->finish(
+            Status(Code::kBinding, Module::kCli, "an echoed message differs or is out of order"));
+      self->expected.pop_front();
+      self->pump();
+    }
+  }
+  void pump_echo() {
+    if (echoing) return; // send() may call on_buffered_low: no re-entry
+    echoing = true;
+    pump_echo_once();
+    echoing = false;
+  }
+  void pump_echo_once() {
+    while (!echoes.empty()) {
+      Status s =
+          assoc->send(echoes.front().sid, echoes.front().msg.data, echoes.front().msg.binary);
+      if (s == Code::kWouldBlock) return;
+      if (!s.is_ok()) std::fprintf(ev, "echo on %u failed: %s\n", echoes.front().sid, s.message());
+      echo_bytes -= echoes.front().msg.data.size();
+      echoes.pop_front();
+    }
+  }
+  static void on_low(void* p, std::uint16_t) {
+    static_cast<Peer*>(p)->pump();
+    static_cast<Peer*>(p)->pump_echo();
+  }
+  // The offerer resets its channel when it is done; the answerer takes that as the end.
+  static void on_closed(void* p, std::uint16_t sid) {
+    auto* self = static_cast<Peer*>(p);
+    std::fprintf(self->ev, "channel %u closed\n", sid);
+    if (sid != self->channel) return;
+    self->channel_open = false;
+    self->channel_closed = true;
+    if (!self->offerer) self->finish(Status::ok());
+  }
+};
+
+struct Socket {
+  imsdc_port_addr addr{};
+  imsdc_port_udp* udp = nullptr;
+};
+
+int run_peer(const Args& a) {
+  const std::string role = a.get("--role");
+  if ((role != "offer" && role != "answer") || !a.has("--sdp-in") || !a.has("--sdp-out"))
+    return usage_error("dc peer needs --role offer|answer, --sdp-in and --sdp-out");
+  const bool use_ice = !a.has("--no-ice");
+  const long timeout_s = std::strtol(a.get("--timeout", "30").c_str(), nullptr, 10);
+  if (timeout_s <= 0) return usage_error("--timeout takes seconds");
+  const std::uint64_t deadline = imsdc_port_clock_monotonic_ms() + 1000ull * timeout_s;
+  Peer peer;
+  peer.offerer = role == "offer";
+  peer.echo = a.has("--echo");
+  peer.expect_echo = a.has("--expect-echo");
+  if (a.get("--sdp-out") == "-") peer.ev = stderr;
+  for (const auto& t : a.all("--send"))
+    peer.to_send.push_back(Outgoing{Bytes(t.begin(), t.end()), false});
+  if (a.has("--send-count")) {
+    const long n = std::strtol(a.get("--send-count").c_str(), nullptr, 10);
+    std::vector<std::size_t> sizes;
+    std::stringstream ss(a.get("--send-size", "1024"));
+    for (std::string item; std::getline(ss, item, ',');) {
+      const long v = std::strtol(item.c_str(), nullptr, 10);
+      if (v < 0 || v > static_cast<long>(kMaxMessage))
+        return usage_error("--send-size out of range");
+      sizes.push_back(static_cast<std::size_t>(v));
+    }
+    if (n < 0 || n > 100000 || sizes.empty()) return usage_error("--send-count out of range");
+    for (long i = 0; i < n; ++i)
+      peer.to_send.push_back(Outgoing{
+          pattern(static_cast<std::uint32_t>(i), sizes[static_cast<std::size_t>(i) % sizes.size()]),
+          true});
+  }
+  if (peer.expect_echo && peer.to_send.empty())
+    return usage_error("--expect-echo needs messages to send");
+
+  // Device key: the keystore options, or a fresh self-signed certificate.
+  std::unique_ptr<DeviceKeystore> device;
+  std::unique_ptr<crypto::MemoryKeystore> generated;
+  const imsdc_port_keystore* ks = nullptr;
+  if (a.has("--key") || a.has("--dir") || a.has("--pkcs11")) {
+    auto d = open_keystore(a);
+    if (!d.is_ok()) return fail(d.status(), "keystore");
+    device = std::move(d.value());
+    ks = device->port();
+  } else {
+    auto key = crypto::EcPrivateKey::generate();
+    if (!key.is_ok()) return fail(key.status(), "key");
+    generated = std::make_unique<crypto::MemoryKeystore>(std::move(key.value()));
+    auto der = crypto::make_self_signed_cert(*generated->port(), "imsdc-dc-peer", "", now_s(), 1);
+    if (!der.is_ok()) return fail(der.status(), "certificate");
+    if (Status s = generated->set_chain({der.value()}); !s.is_ok()) return fail(s, "certificate");
+    ks = generated->port();
+  }
+  Bytes leaf(8192);
+  std::size_t leaf_len = 0;
+  if (!ks->cert_chain || ks->cert_chain(ks->ctx, 0, leaf.data(), leaf.size(), &leaf_len) != 0)
+    return fail(Status(Code::kNotFound, Module::kCli, "no device certificate"), "keystore");
+  leaf.resize(leaf_len);
+  const crypto::Digest digest = crypto::sha256(ByteSpan(leaf));
+
+  // Sockets: each --bind address, else every local address (loopback if there is no other).
+  const imsdc_port_net* net = posix::net();
+  std::vector<Socket> socks;
+  std::vector<imsdc_port_addr> binds;
+  for (const auto& b : a.all("--bind")) {
+    imsdc_port_addr x{};
+    if (!ice::parse_ip(b, 0, &x)) return usage_error("--bind takes an IPv4 or IPv6 address");
+    binds.push_back(x);
+  }
+  if (binds.empty()) {
+    imsdc_port_addr found[8];
+    int n = net->local_addresses ? net->local_addresses(net->ctx, 0, found, 8) : 0;
+    if (n <= 0) n = net->local_addresses ? net->local_addresses(net->ctx, 1, found, 8) : 0;
+    for (int i = 0; i < n; ++i)
+      binds.push_back(found[i]);
+  }
+  for (auto b : binds) {
+    Socket s;
+    s.addr = b;
+    s.addr.port = 0;
+    if (net->udp_open(net->ctx, &s.addr, &s.udp) != 0)
+      return fail(Status(Code::kNetwork, Module::kCli, "cannot bind a UDP socket"),
+                  ice::to_string(b));
+    socks.push_back(s);
+  }
+  if (socks.empty() || socks.size() > 8)
+    return fail(Status(Code::kNetwork, Module::kCli, "no usable local address (1 to 8)"));
+  struct Closer {
+    const imsdc_port_net* net;
+    std::vector<Socket>* socks;
+    ~Closer() {
+      for (auto& s : *socks)
+        net->udp_close(s.udp);
+    }
+  } closer{net, &socks};
+
+  // Our half of the SDP.
+  sdp::LocalEndpoint local;
+  const bool v6 = socks[0].addr.family == IMSDC_AF_INET6;
+  std::string host = ice::to_string(socks[0].addr);
+  host = host.substr(v6 ? 1 : 0, host.rfind(v6 ? "]:" : ":") - (v6 ? 1 : 0));
+  local.origin = sdp::Origin{"-", "1", "1", v6 ? sdp::AddrType::kIp6 : sdp::AddrType::kIp4, host};
+  local.connection = sdp::Connection{v6 ? sdp::AddrType::kIp6 : sdp::AddrType::kIp4, host};
+  local.port = socks[0].addr.port;
+  local.fingerprints = {
+      sdp::Fingerprint{sdp::HashFunc::kSha256, Bytes(digest.begin(), digest.end())}};
+  auto tls_id = sdp::make_tls_id(random_fill, nullptr);
+  if (!tls_id.is_ok()) return fail(tls_id.status(), "tls-id");
+  local.tls_id = tls_id.value();
+  local.max_message_size = kMaxMessage;
+  if (use_ice) {
+    auto ufrag = random_token(8);
+    auto pwd = random_token(24);
+    if (!ufrag.is_ok() || !pwd.is_ok()) return fail(Status(Code::kEntropy, Module::kCli), "ice");
+    local.ice.enabled = true;
+    local.ice.params.ufrag = ufrag.value();
+    local.ice.params.pwd = pwd.value();
+    for (std::size_t i = 0; i < socks.size(); ++i) {
+      sdp::Candidate c;
+      c.foundation = std::to_string(i + 1);
+      c.transport = "UDP";
+      c.priority = ice::Agent::host_priority(i);
+      std::string h = ice::to_string(socks[i].addr);
+      const bool six = socks[i].addr.family == IMSDC_AF_INET6;
+      c.address = h.substr(six ? 1 : 0, h.rfind(six ? "]:" : ":") - (six ? 1 : 0));
+      c.port = socks[i].addr.port;
+      c.type = "host";
+      local.ice.candidates.push_back(c);
+    }
+  }
+
+  sdp::ChannelPolicy policy;
+  policy.allowed_subprotocols = {kChannel};
+  sdp::Negotiated neg;
+  if (peer.offerer) {
+    sdp::OfferConfig oc;
+    oc.local = local;
+    auto offer = sdp::make_offer(oc);
+    if (!offer.is_ok()) return fail(offer.status(), "offer");
+    auto text = sdp::generate(offer.value());
+    if (!text.is_ok()) return fail(text.status(), "offer");
+    if (Status s = write_sdp(a.get("--sdp-out"), text.value()); !s.is_ok()) return fail(s, "offer");
+    auto answer_text = read_sdp(a.get("--sdp-in"), deadline);
+    if (!answer_text.is_ok()) return fail(answer_text.status(), "answer");
+    auto answer = sdp::parse(answer_text.value());
+    if (!answer.is_ok()) return fail(answer.status(), "answer");
+    auto applied = sdp::apply_answer(offer.value(), answer.value());
+    if (!applied.is_ok()) return fail(applied.status(), "answer");
+    neg = applied.value();
+  } else {
+    auto offer_text = read_sdp(a.get("--sdp-in"), deadline);
+    if (!offer_text.is_ok()) return fail(offer_text.status(), "offer");
+    auto offer = sdp::parse(offer_text.value());
+    if (!offer.is_ok()) return fail(offer.status(), "offer");
+    sdp::AnswerConfig ac;
+    ac.local = local;
+    auto answer = sdp::make_answer(offer.value(), ac, policy);
+    if (!answer.is_ok()) return fail(answer.status(), "answer");
+    auto text = sdp::generate(answer->sdp);
+    if (!text.is_ok()) return fail(text.status(), "answer");
+    if (Status s = write_sdp(a.get("--sdp-out"), text.value()); !s.is_ok())
+      return fail(s, "answer");
+    neg = answer->result;
+  }
+  if (!neg.accepted)
+    return fail(
+        Status(Code::kRejected, Module::kCli, neg.reject_reason ? neg.reject_reason : "rejected"),
+        "sdp");
+
+  // The association is created now and started once a path exists.
+  dc::AssociationConfig ac = dc::association_config(neg);
+  ac.dtls.keystore = ks;
+  ac.local_max_message = kMaxMessage;
+  ac.policy = &policy;
+  dc::AssociationCallbacks cb;
+  cb.ctx = &peer;
+  cb.on_state = Peer::on_state;
+  cb.on_channel_open = Peer::on_open;
+  cb.on_message = Peer::on_message;
+  cb.on_buffered_low = Peer::on_low;
+  cb.on_channel_closed = Peer::on_closed;
+  auto assoc = dc::Association::create(ac, cb);
+  if (!assoc.is_ok()) return fail(assoc.status(), "association");
+  peer.assoc = std::move(assoc.value());
+
+  // The path for DTLS: the selected ICE pair, or the peer's c=/port with --no-ice.
+  bool path = false;
+  imsdc_port_addr path_local{}, path_remote{};
+  if (use_ice) {
+    if (neg.remote_ice.ufrag.empty())
+      return fail(
+          Status(Code::kRejected, Module::kCli, "the peer's SDP has no ICE (try --no-ice)"));
+    ice::AgentConfig ic;
+    ic.role = peer.offerer ? ice::Role::kControlling : ice::Role::kControlled;
+    ic.local = local.ice.params;
+    for (const auto& s : socks)
+      ic.local_candidates.push_back(s.addr);
+    auto agent = ice::Agent::create(ic, ice::AgentCallbacks{});
+    if (!agent.is_ok()) return fail(agent.status(), "ice");
+    peer.agent = std::move(agent.value());
+    if (Status s = peer.agent->set_remote(neg); !s.is_ok()) return fail(s, "ice");
+    if (Status s = peer.agent->start(imsdc_port_clock_monotonic_ms()); !s.is_ok())
+      return fail(s, "ice");
+  } else {
+    if (!ice::parse_ip(neg.remote_connection.address, neg.remote_port, &path_remote))
+      return fail(Status(Code::kMalformed, Module::kCli, "the peer's c= is not an IP address"));
+    bool found = false;
+    for (const auto& s : socks)
+      if (s.addr.family == path_remote.family && !found) {
+        path_local = s.addr;
+        found = true;
+      }
+    if (!found)
+      return fail(Status(Code::kNetwork, Module::kCli, "no local socket of the peer's family"));
+    path = true;
+    if (Status s = peer.assoc->start(imsdc_port_clock_monotonic_ms()); !s.is_ok())
+      return fail(s, "dtls");
+  }
+
+  signal(SIGTERM, on_signal);
+  signal(SIGINT, on_signal);
+  auto send_from = [&](const imsdc_port_addr& from, const imsdc_port_addr& to, const Bytes& d) {
+    for (auto& s : socks)
+      if (ice::same_address(s.addr, from)) (void)net->udp_send(s.udp, &to, d.data(), d.size());
+  };
+  std::vector<imsdc_port_udp*> handles;
+  for (auto& s : socks)
+    handles.push_back(s.udp);
+  Bytes buf(2048), d;
+  bool closing = false;
+  std::uint64_t close_at = 0;
+  while (!g_stop) {
+    std::uint64_t now = imsdc_port_clock_monotonic_ms();
+    if (now >= deadline) {
+      peer.finish(Status(Code::kTimeout, Module::kCli, "--timeout reached"));
+      break;
+    }
+    for (auto& s : socks) {
+      imsdc_port_addr from{};
+      for (int n; (n = net->udp_recv(s.udp, &from, buf.data(), buf.size())) != 0;) {
+        if (n < 0) break;
+        ByteSpan in(buf.data(), static_cast<std::size_t>(n));
+        const ice::Demux kind = ice::classify(in);
+        if (kind == ice::Demux::kStun && peer.agent) {
+          (void)peer.agent->feed(in, from, s.addr, now);
+        } else if (kind == ice::Demux::kDtls && path && ice::same_address(from, path_remote)) {
+          (void)peer.assoc->feed(in, now);
+        }
+      }
+    }
+    if (peer.agent) {
+      (void)peer.agent->poll(now);
+      imsdc_port_addr to{}, from{};
+      while (peer.agent->take_datagram(&d, &to, &from))
+        send_from(from, to, d);
+      if (peer.agent->state() == ice::AgentState::kFailed) {
+        peer.finish(peer.agent->error());
+      } else if (!path && peer.agent->selected()) {
+        path = true;
+        path_local = peer.agent->selected()->local;
+        path_remote = peer.agent->selected()->remote;
+        std::fprintf(peer.ev, "ice connected: %s -> %s\n", ice::to_string(path_local).c_str(),
+                     ice::to_string(path_remote).c_str());
+        if (Status s = peer.assoc->start(now); !s.is_ok()) peer.finish(s);
+      }
+    }
+    (void)peer.assoc->poll(now);
+    peer.pump();
+    peer.pump_echo();
+    while (peer.assoc->take_datagram(&d))
+      if (path) send_from(path_local, path_remote, d);
+    if (peer.done && !closing) {
+      // Reset our channel (the peer's cue to finish), wait up to 1 s for its reset, then
+      // abort the association.
+      closing = true;
+      close_at = now + 1000;
+      if (peer.channel_open && peer.result.is_ok()) (void)peer.assoc->close_channel(peer.channel);
+    }
+    if (closing && (now >= close_at || peer.channel_closed)) {
+      peer.assoc->close();
+      while (peer.assoc->take_datagram(&d))
+        if (path) send_from(path_local, path_remote, d);
+      break;
+    }
+    std::uint64_t next = std::min(peer.assoc->next_deadline(), now + 50);
+    if (peer.agent) next = std::min(next, peer.agent->next_deadline());
+    const std::uint32_t wait = next > now ? static_cast<std::uint32_t>(next - now) : 0;
+    if (net->wait) (void)net->wait(net->ctx, handles.data(), handles.size(), wait);
+  }
+  if (g_stop && !peer.done) peer.finish(Status::ok());
+  std::fprintf(peer.ev, "sent %zu, received %zu\n", peer.sent, peer.received);
+  std::fflush(peer.ev);
+  return peer.result.is_ok() ? 0 : fail(peer.result, "dc peer");
+}
+
+} // namespace
+
+int cmd_dc(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) != "peer") {
+    std::fputs(kPeerUsage, argc >= 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
+    return argc >= 2 && std::string(argv[1]) == "--help" ? 0 : 2;
+  }
+  Args a;
+  std::vector<std::string> valued = {"--role", "--sdp-in",     "--sdp-out",   "--bind",
+                                     "--send", "--send-count", "--send-size", "--timeout"};
+  valued.insert(valued.end(), kKeystoreOptions.begin(), kKeystoreOptions.end());
+  if (!a.parse(argc, argv, 2, {"--no-ice", "--echo", "--expect-echo", "--help"}, valued))
+    return usage_error(a.error());
+  if (a.has("--help")) {
+    std::fputs(kPeerUsage, stdout);
+    return 0;
+  }
+  return run_peer(a);
+}
+
+} // namespace imsdc::cli

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Two `imsdc dc peer` processes over real UDP on loopback, IPv4 and IPv6: SDP through files,
+# ICE host checks, DTLS, SCTP, a DCEP channel; the offerer sends text and binary messages of
+# several sizes and exits 0 only when every echo came back intact and in order. Then the
+# same with one changed byte in the fingerprint the answerer receives: both must fail, and
+# no message may arrive. Ports are ephemeral (bound by the peers themselves, port 0).
+# usage: dc_peer_udp.sh /path/to/imsdc
+set -euo pipefail
+IMSDC=${1:?usage: dc_peer_udp.sh IMSDC}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "dc_peer_udp: FAIL: $*" >&2; exit 1; }
+
+# run_pair NAME BIND [TAMPER]: answerer in the background, offerer in the foreground.
+run_pair() {
+  local name=$1 bind=$2 tamper=${3:-}
+  local d="$WORK/$name"
+  mkdir -p "$d"
+  local offer_for_answerer="$d/offer.sdp"
+  [ -n "$tamper" ] && offer_for_answerer="$d/offer-tampered.sdp"
+  "$IMSDC" dc peer --role answer --bind "$bind" --sdp-in "$offer_for_answerer" \
+    --sdp-out "$d/answer.sdp" --echo --timeout 20 >"$d/answer.log" 2>&1 &
+  local apid=$!
+  PIDS+=("$apid")
+  if [ -n "$tamper" ]; then
+    # Changes one hex digit of the fingerprint once the offer exists, then renames it into
+    # place so the answerer only ever sees a complete file.
+    ( for _ in $(seq 200); do [ -f "$d/offer.sdp" ] && break; sleep 0.05; done
+      sed -E 's/^(a=fingerprint:sha-256 )0/\1F/; t; s/^(a=fingerprint:sha-256 )./\10/' \
+        "$d/offer.sdp" >"$d/tmp.sdp" && mv "$d/tmp.sdp" "$d/offer-tampered.sdp" ) &
+    PIDS+=("$!")
+  fi
+  set +e
+  "$IMSDC" dc peer --role offer --bind "$bind" --sdp-out "$d/offer.sdp" --sdp-in "$d/answer.sdp" \
+    --send "hello over $name" --send "" --send-count 40 --send-size 1,1200,1201,65536,262144,7 \
+    --expect-echo --timeout 20 >"$d/offer.log" 2>&1
+  OFFER_RC=$?
+  wait "$apid"
+  ANSWER_RC=$?
+  set -e
+}
+
+for fam in "ipv4 127.0.0.1" "ipv6 ::1"; do
+  set -- $fam
+  run_pair "$1" "$2"
+  [ "$OFFER_RC" -eq 0 ] || { cat "$WORK/$1/offer.log" >&2; fail "$1: offerer exit $OFFER_RC"; }
+  [ "$ANSWER_RC" -eq 0 ] || { cat "$WORK/$1/answer.log" >&2; fail "$1: answerer exit $ANSWER_RC"; }
+  grep -q "all 42 messages came back intact and in order" "$WORK/$1/offer.log" ||
+    fail "$1: offerer did not verify 42 echoes"
+  grep "^ice connected: " "$WORK/$1/offer.log" | grep -qF "$2" || fail "$1: ICE did not select a $1 pair"
+  grep -q "a=candidate:1 1 UDP [0-9]* $2 [0-9]* typ host" "$WORK/$1/offer.sdp" ||
+    fail "$1: no host candidate on $2 in the offer"
+  grep -q "^sent 0, received 42$" "$WORK/$1/answer.log" || fail "$1: answerer did not get 42 messages"
+  echo "dc_peer_udp: $1 ok"
+done
+
+# A changed fingerprint: the answerer (DTLS client) must refuse the offerer's certificate.
+run_pair tamper 127.0.0.1 yes
+cmp -s "$WORK/tamper/offer.sdp" "$WORK/tamper/offer-tampered.sdp" && fail "tamper: the SDP was not changed"
+[ "$ANSWER_RC" -eq 6 ] || { cat "$WORK/tamper/answer.log" >&2; fail "tamper: answerer exit $ANSWER_RC, want 6 (TLS)"; }
+[ "$OFFER_RC" -ne 0 ] || fail "tamper: offerer exit 0"
+grep -q "^message" "$WORK/tamper/answer.log" "$WORK/tamper/offer.log" && fail "tamper: a message arrived"
+echo "dc_peer_udp: wrong fingerprint refused (answerer exit $ANSWER_RC, offerer exit $OFFER_RC)"
+echo "dc_peer_udp: PASS"
