@@ -1,11 +1,14 @@
 // imsdc call / imsdc answer: SIP calls over the registration's secure WebSocket
 // (PROTOCOL_PROFILE.md section 2). One loop drives the libwebsockets WssTransport, the
 // sans-I/O sip::Registration and the sans-I/O sip::CallAgent; every message the transport
-// delivers goes to both (each ignores what is not its own).
+// delivers goes to both (each ignores what is not its own). With --trust, the callee verifies
+// each incoming INVITE's Identity header (PROTOCOL_PROFILE.md section 10) and hands the caller
+// card to the application with the incoming-call event.
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,11 +16,14 @@
 #include "cli.h"
 
 #if defined(IMSDC_CLI_WITH_LWS)
+#include "cert_dir.h"
+#include "identity/identity.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port/os.h"
 #include "imsdc/port_posix.h"
 #include "imsdc/transport_lws.h"
 #include "sip/call.h"
+#include "sip/message.h"
 #include "sip/registration.h"
 #endif
 
@@ -50,13 +56,17 @@ constexpr const char* kCallHelp =
 
 constexpr const char* kAnswerHelp =
     "usage: imsdc answer <common options> [--ring SECONDS] [--reanswer-sdp F]\n"
-    "                    [--reject CODE]\n"
+    "                    [--reject CODE] [--trust ROOTS.pem [--certs DIR]]\n"
     "Registers and waits (up to --timeout, default 120 s) for one call: prints what arrived\n"
     "(the headers the application sees, the SDP offer, the caller's avatar reference, marked\n"
     "unverified), rings (180, reliable when the caller supports 100rel, with the answer of\n"
     "--sdp), answers after --ring seconds (default 0), answers later offers (UPDATE,\n"
     "re-INVITE) with --reanswer-sdp (else --sdp), and hangs up when the caller does;\n"
-    "then de-registers. --reject CODE refuses the call instead.\n"
+    "then de-registers. --reject CODE refuses the call instead. With --trust, the INVITE's\n"
+    "Identity header (PASSporT) and verstat are verified as by imsdc identity verify (STI\n"
+    "roots ROOTS.pem, x5u certificates read from DIR by the URL's last path segment, default\n"
+    "the current directory; no network fetch) and the incoming event carries the caller card\n"
+    "(\"caller_card\", every field with its own status). The verdict never stops the call.\n"
     "options common to call and answer:\n";
 
 constexpr const char* kDefaultSdp = "v=0\r\n"
@@ -185,6 +195,9 @@ public:
     return e;
   }
 
+  // Verifies the Identity header of every incoming INVITE with cfg (null: none).
+  void set_verifier(const identity::VerifyConfig* cfg) { verify_ = cfg; }
+
   void step(std::uint32_t wait_ms) {
     (void)port_->poll(port_->ctx, wait_ms);
     std::vector<Ev> q;
@@ -195,7 +208,9 @@ public:
         apply(reg_->on_transport_open(now));
       } else if (e.kind == 1) {
         apply(reg_->on_message(ByteSpan(e.data), now));
-        apply(calls_->on_message(ByteSpan(e.data), now));
+        sip::CallOutput out = calls_->on_message(ByteSpan(e.data), now);
+        verify_incoming(e.data, out);
+        apply(std::move(out));
       } else {
         pending_.clear();
         apply(calls_->on_transport_closed(now));
@@ -214,7 +229,7 @@ public:
 
   void print_line(const std::string& json, const std::string& text) {
     std::printf("%s\n", json_ ? json.c_str() : text.c_str());
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
   }
 
 private:
@@ -223,6 +238,28 @@ private:
     std::string data;
     int reason, http;
   };
+  struct Card {
+    bool ok; // text: the card's JSON; else the error class
+    std::string text;
+  };
+  // The caller card of the INVITE behind each kIncoming event in out (the call agent has
+  // accepted it, so it parses). PASSporT failures are statuses inside the card, never errors.
+  void verify_incoming(const std::string& data, const sip::CallOutput& out) {
+    if (!verify_) return;
+    for (const auto& e : out.events) {
+      if (e.kind != sip::CallEventKind::kIncoming) continue;
+      auto msg = sip::parse_message(ByteSpan(data));
+      if (!msg) {
+        cards_[e.call] = Card{false, msg.status().name()};
+        continue;
+      }
+      identity::VerifyConfig cfg = *verify_;
+      cfg.now_s = now_s(); // the port's wall clock (or --now), read when the INVITE arrives
+      auto card = identity::verify_request(msg.value(), cfg);
+      cards_[e.call] = card ? Card{true, identity::caller_card_json(card.value())}
+                            : Card{false, card.status().name()};
+    }
+  }
   void flush() {
     while (!pending_.empty()) {
       const std::string& m = pending_.front();
@@ -272,6 +309,17 @@ private:
     field("to", e.to);
     field("asserted_identity", e.asserted_identity);
     field("privacy", e.privacy);
+    auto card = cards_.find(e.call);
+    if (e.kind == sip::CallEventKind::kIncoming && card != cards_.end()) {
+      if (card->second.ok) {
+        j += ",\"caller_card\":" + card->second.text;
+        t += "\n  caller card: " + card->second.text;
+      } else {
+        j += ",\"caller_card\":null,\"caller_card_error\":\"" + json_escape(card->second.text) +
+             "\"";
+        t += "\n  caller card: error " + card->second.text;
+      }
+    }
     if (!e.avatar_uri.empty()) {
       field("avatar", e.avatar_uri);
       j += ",\"avatar_verified\":false";
@@ -306,6 +354,8 @@ private:
   std::vector<Ev> queue_;
   std::vector<std::string> pending_;
   std::vector<sip::CallEvent> call_events_;
+  const identity::VerifyConfig* verify_ = nullptr;
+  std::map<sip::CallId, Card> cards_;
   bool json_;
   bool registered_ = false;
   int registrations_ = 0;
@@ -350,11 +400,13 @@ int run(int argc, char** argv, bool caller) {
                 "--third-party-token-file",
                 "--ring",
                 "--reanswer-sdp",
-                "--reject"}))
+                "--reject",
+                "--trust",
+                "--certs"}))
     return usage_error(a.error());
   if (a.has("--help")) {
-    std::fputs(caller ? kCallHelp : kAnswerHelp, stdout);
-    std::fputs(kCommonHelp, stdout);
+    (void)std::fputs(caller ? kCallHelp : kAnswerHelp, stdout);
+    (void)std::fputs(kCommonHelp, stdout);
     return 0;
   }
   for (const char* req : {"--server", "--origin", "--impu", "--ca"})
@@ -377,6 +429,21 @@ int run(int argc, char** argv, bool caller) {
     if (a.has(n.name) && !parse_seconds(a.get(n.name), n.max, n.value))
       return usage_error(std::string(n.name) + " takes a number");
   if (a.has("--reject") && reject < 300) return usage_error("--reject takes a 3xx-6xx code");
+  if (caller && (a.has("--trust") || a.has("--certs")))
+    return usage_error("--trust and --certs are answer options");
+  if (a.has("--certs") && !a.has("--trust")) return usage_error("--certs needs --trust");
+  // The callee's caller-card verification (same meaning as imsdc identity verify).
+  crypto::TrustStore sti_roots;
+  std::string cert_dir = a.get("--certs", ".");
+  identity::VerifyConfig verify;
+  if (a.has("--trust")) {
+    auto pem = read_text(a.get("--trust"));
+    if (!pem) return fail(pem.status(), a.get("--trust"));
+    Status s = sti_roots.add_pem(pem.value());
+    if (!s) return fail(s, a.get("--trust"));
+    verify.trust = &sti_roots;
+    verify.fetcher = cert_dir_fetcher(&cert_dir);
+  }
 
   auto read_sdp = [&](const char* opt, std::string* out) -> int {
     if (!a.has(opt)) return 0;
@@ -447,9 +514,10 @@ int run(int argc, char** argv, bool caller) {
   opts.connect_timeout_ms = 10000;
   opts.ping_interval_ms = 20000;
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  (void)std::signal(SIGINT, on_signal);
+  (void)std::signal(SIGTERM, on_signal);
   Loop loop(&reg.value(), &calls.value(), transport.value()->port(), opts, a.has("--json"));
+  if (verify.trust) loop.set_verifier(&verify);
   std::uint64_t start = now_ms();
   std::uint64_t give_up = start + static_cast<std::uint64_t>(timeout) * 1000;
   loop.apply(reg->start(start));

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "cert_dir.h"
 #include "cli.h"
 #include "identity/identity.h"
 #include "imsdc/crypto.h"
@@ -30,23 +31,6 @@ constexpr const char* kHelp =
     "their URL; with --allow-fetch they are fetched over HTTPS instead (server trusted by\n"
     "CA.pem, at most 64 KiB and 5 s each, each URL once per run). Exit 0 when the INVITE\n"
     "parsed, 3 when it carries an Identity header and no PASSporT verifies.\n";
-
-// Resolves a URL to DIR/<last path segment>; never leaves DIR (no '/' or "..").
-int dir_fetch(void* ctx, const char* url, std::size_t url_len, std::uint8_t* out, std::size_t cap,
-              std::size_t* out_len) {
-  const auto* dir = static_cast<const std::string*>(ctx);
-  std::string u(url, url_len);
-  std::size_t q = u.find_first_of("?#");
-  if (q != std::string::npos) u.resize(q);
-  std::size_t slash = u.rfind('/');
-  std::string name = slash == std::string::npos ? u : u.substr(slash + 1);
-  if (name.empty() || name == "." || name == "..") return -1;
-  auto data = read_file(*dir + "/" + name, cap);
-  if (!data || data.value().size() > cap) return -1;
-  std::copy(data.value().begin(), data.value().end(), out);
-  *out_len = data.value().size();
-  return 0;
-}
 
 #ifdef IMSDC_CLI_WITH_LWS
 // x5u / jcl / icn over HTTPS: one blocking GET per URL, bounded in size and time, each URL
@@ -144,7 +128,7 @@ int verify(const Args& a) {
   cfg.trust = &trust;
   cfg.now_s = now_s();
   cfg.iat_window_s = window;
-  cfg.fetcher.fetch = dir_fetch;
+  cfg.fetcher.fetch = cert_dir_fetch;
   cfg.fetcher.ctx = &dir;
 #ifdef IMSDC_CLI_WITH_LWS
   std::unique_ptr<transport::HttpsClient> client;

@@ -79,6 +79,26 @@ def _users(settings):
     return users
 
 
+def _numbers(settings):
+    """numbers file: AoR  TELEPHONE-NUMBER -> {AoR: digits} (RFC 8224 section 8.3 form)."""
+    numbers = {}
+    path = settings.get("numbers_file")
+    if not path or not os.path.exists(path):
+        return numbers
+    with open(path, "r", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            aor, tn = line.split()
+            digits = re.sub(r"[-.()]", "", tn.lstrip("+"))
+            if not digits.isdigit():
+                KSR.err("labnet: numbers file: %s is not a telephone number\n" % tn)
+                continue
+            numbers[aor] = digits
+    return numbers
+
+
 def _password(user):
     with open(user["pwfile"], "r", encoding="utf-8") as f:
         return f.read().strip()
@@ -322,6 +342,28 @@ class LabnetAuth:
             return _set(400, "Bad Request - only Bearer is accepted in Proxy-Authorization")
         return _validate_token(settings, _users(settings), creds.strip(), identity,
                                "Proxy-Authenticate", 407)
+
+    def labnet_numbers(self, msg, args):
+        """INVITE: $var(asserted_tn) = the number of the asserted identity $var(asserted);
+        when the Request-URI is a telephone number (user=phone or a leading '+'),
+        $var(called_tn) = its digits and $var(called_aor) = the AoR it belongs to (empty when
+        no labnet user has it). Empty values mean none."""
+        numbers = _numbers(_load_settings(args))
+        asserted = _get("$var(asserted)") or ""
+        KSR.pv.sets("$var(asserted_tn)", numbers.get(asserted, ""))
+        user = _get("$rU") or ""
+        ruri = _get("$ru") or ""
+        called = ""
+        if user.startswith("+") or re.search(r";user=phone(;|$)", ruri, re.I):
+            digits = re.sub(r"[-.()]", "", user.lstrip("+"))
+            if digits.isdigit():
+                called = digits
+        KSR.pv.sets("$var(called_tn)", called)
+        aor = ""
+        if called:
+            aor = next((a for a, tn in numbers.items() if tn == called), "")
+        KSR.pv.sets("$var(called_aor)", aor)
+        return 1
 
 
 def mod_init():

@@ -5,7 +5,7 @@
 #
 #   labnet-kamailio.sh start DIR [--port P] [--ca CADIR] [--min-expires N] [--flow-timer N]
 #                      [--origin URL]... [--pcscf-id ID] [--wwsf-pub PEM] [--pool PATTERN]...
-#                      [--impu-domain D]... [--nonce-ttl S] [--debug N]
+#                      [--impu-domain D]... [--nonce-ttl S] [--no-sti] [--debug N]
 #       Creates DIR (state, logs, pid), renders DIR/kamailio.cfg from kamailio.cfg.in, starts
 #       Kamailio listening on tls:127.0.0.1:P and tls:[::1]:P (WebSocket over TLS only), waits
 #       (at most 10 s) until both accept TLS, prints KAMAILIO_PORT=P and exits 0.
@@ -25,6 +25,9 @@
 #         --impu-domain D  domains a bearer-registered IMPU may have, repeatable (default
 #                          wwsf.ims.example, enterprise.example)
 #         --nonce-ttl S    digest nonce lifetime; an older nonce gets 401 stale=true (default 300)
+#         --no-sti         do not sign INVITEs (by default initial INVITEs from a registered user
+#                          with a telephone number to a telephone number get a SHAKEN Identity
+#                          header, attest A, from Kamailio's secsipid module: see README.md)
 #         --debug N        Kamailio debug level (default 2)
 #   labnet-kamailio.sh stop DIR      TERM, then KILL after 5 s; idempotent; keeps DIR's files
 #   labnet-kamailio.sh kill DIR      SIGKILL at once (reconnect tests); keeps config and port
@@ -33,7 +36,12 @@
 #
 # Test hooks (see README.md): DIR/fail503 (the next REGISTER gets 503 + Retry-After: <file
 # content if a number, else 2>; the file is then deleted); --min-expires; --nonce-ttl;
-# DIR/users.conf (created with alice and bob when missing; edit it before start to add users).
+# DIR/users.conf (created with alice and bob when missing; edit it before start to add users);
+# DIR/numbers.conf (AoR -> telephone number, created with alice's and bob's when missing).
+# STI test PKI (made at first start): DIR/sti/root.pem (the STI root a callee trusts),
+# DIR/sti/certs/sti.pem (the signing certificate; the x5u URL's last path segment, for a local
+# certificate cache), DIR/sti/sti-key.pem (the signing key, mode 0600); the x5u URL is
+# https://sti.ims.example/certs/sti.pem (never fetched: nothing serves it).
 # Exit 0 on success, 1 on failure, 2 on misuse; messages on stderr.
 set -euo pipefail
 
@@ -44,6 +52,7 @@ MAKE_CA=$REPO/tests/labnet/ca/make-ca.sh
 PY=/usr/bin/python3 # Debian's interpreter: python3-jwt/-cryptography are installed for it
 KAMAILIO=${KAMAILIO:-kamailio}
 START_TIMEOUT=10
+STI_X5U=https://sti.ims.example/certs/sti.pem
 STOP_TIMEOUT=5
 
 usage() {
@@ -190,6 +199,55 @@ bob@ims.example    sip:bob@ims.example    MD5      passwords/bob
 EOF
 }
 
+write_numbers() { # DIR: default AoR -> telephone number map, kept when the file exists
+  [[ -s $1/numbers.conf ]] && return 0
+  cat >"$1/numbers.conf" <<'EOF'
+# labnet telephone numbers (test only): the tel URI of each AoR's implicit registration set
+# (TS 24.229). The proxy asserts it (a second P-Asserted-Identity) and signs with it (SHAKEN
+# orig); a Request-URI with this number (sip:+1...@ims.example;user=phone) reaches the AoR.
+# Columns: AoR  telephone number (E.164)
+sip:alice@ims.example  +15551110001
+sip:bob@ims.example    +15552220002
+EOF
+}
+
+# STI test PKI: a root (the STI-CA) and a SHAKEN signing certificate with a TNAuthList SPC
+# (RFC 8226), made once per DIR with openssl. TEST ONLY.
+ossl_sti() { # LOG ARGS...
+  local log=$1
+  shift
+  openssl "$@" >>"$log" 2>&1 || { cat "$log" >&2; die "openssl $1 failed (STI PKI)"; }
+}
+make_sti() { # DIR
+  local sti=$1/sti
+  local log=$sti/openssl.log
+  [[ -s $sti/root.pem && -s $sti/certs/sti.pem && -s $sti/sti-key.pem ]] && return 0
+  mkdir -p "$sti/certs"
+  chmod 700 "$sti"
+  : >"$log"
+  ossl_sti "$log" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$sti/root-key.pem"
+  ossl_sti "$log" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$sti/sti-key.pem"
+  chmod 600 "$sti/root-key.pem" "$sti/sti-key.pem"
+  ossl_sti "$log" req -x509 -new -key "$sti/root-key.pem" -days 30 -sha256 \
+    -subj "/O=imsdc Test/CN=imsdc Test STI Root CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" -out "$sti/root.pem"
+  ossl_sti "$log" req -new -key "$sti/sti-key.pem" -subj "/O=imsdc Test/CN=SHAKEN 1234" \
+    -out "$sti/sti.csr"
+  printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+    "subjectKeyIdentifier = hash" "authorityKeyIdentifier = keyid" \
+    "1.3.6.1.5.5.7.1.26 = DER:30:08:a0:06:16:04:31:32:33:34" >"$sti/sti.ext"
+  ossl_sti "$log" x509 -req -in "$sti/sti.csr" -CA "$sti/root.pem" -CAkey "$sti/root-key.pem" \
+    -days 30 -sha256 -set_serial "0x$(openssl rand -hex 8)" -extfile "$sti/sti.ext" \
+    -out "$sti/certs/sti.pem"
+}
+
+have_secsipid() {
+  local moddir
+  moddir=$("$KAMAILIO" -h 2>&1 | sed -n 's/.*Modules search path (default: \(.*\)).*/\1/p')
+  [[ -e $moddir/secsipid.so ]]
+}
+
 json_list() { # ITEM... -> JSON array
   "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"
 }
@@ -207,6 +265,7 @@ s = {
     "pool": json.loads(pool),
     "impu_domains": json.loads(domains),
     "users_file": d + "/users.conf",
+    "numbers_file": d + "/numbers.conf",
     "nonce_secret_file": d + "/nonce-secret",
     "nonce_ttl": int(ttl),
     "fail503_file": d + "/fail503",
@@ -216,9 +275,12 @@ with open(d + "/auth.json", "w") as f:
 EOF
 }
 
-render_cfg() { # DIR PORT MIN_EXPIRES FLOW_TIMER ORIGIN_RE DEBUG
+render_cfg() { # DIR PORT MIN_EXPIRES FLOW_TIMER ORIGIN_RE DEBUG STI(0|1)
+  local sti_define="# STI signing off (--no-sti)"
+  (($7)) && sti_define="#!define WITH_STI"
   "$PY" - "$HERE/kamailio.cfg.in" "$1/kamailio.cfg" "DIR=$1" "SRCDIR=$HERE" "PORT=$2" \
-    "MIN_EXPIRES=$3" "FLOW_TIMER=$4" "ORIGIN_RE=$5" "DEBUG=$6" <<'EOF'
+    "MIN_EXPIRES=$3" "FLOW_TIMER=$4" "ORIGIN_RE=$5" "DEBUG=$6" "STI_DEFINE=$sti_define" \
+    "STI_CERT_URL=$STI_X5U" "STI_KEY=$1/sti/sti-key.pem" <<'EOF'
 import re, sys
 src, dst, *pairs = sys.argv[1:]
 values = dict(p.split("=", 1) for p in pairs)
@@ -305,12 +367,17 @@ running_check() { # DIR: refuse to start twice
 cmd_start() {
   (($# >= 1)) || misuse "start needs DIR"
   local dir port="" cadir="" min_expires=60 flow_timer=25 pcscf_id=pcscf.ims.example
-  local wwsf_pub="" nonce_ttl=300 debug=2
+  local wwsf_pub="" nonce_ttl=300 debug=2 sti=1
   local -a origins=() pools=() domains=()
   dir=$(abs_dir "$1")
   shift
   check_dir_name "$dir"
   while (($#)); do
+    if [[ $1 == --no-sti ]]; then
+      sti=0
+      shift
+      continue
+    fi
     (($# >= 2)) || misuse "$1 needs a value"
     case $1 in
       --port)
@@ -349,6 +416,11 @@ cmd_start() {
   write_tls_cfg "$dir"
   write_openssl_cnf "$dir"
   write_users "$dir"
+  write_numbers "$dir"
+  if ((sti)); then
+    have_secsipid || die "Kamailio has no secsipid module (apt package kamailio-secsipid-modules; toolchains/install-deps.sh kamailio), or start with --no-sti"
+    make_sti "$dir"
+  fi
   write_secret_file "$dir/nonce-secret"
   if [[ -z $wwsf_pub ]]; then
     "$PY" "$HERE/wwsf-token.py" --gen-key "$dir/wwsf" || die "cannot make the WWSF test key"
@@ -357,7 +429,7 @@ cmd_start() {
   rm -f "$dir/fail503"
   write_auth_json "$dir" "$pcscf_id" "$wwsf_pub" "$nonce_ttl" "$(json_list "${pools[@]}")" \
     "$(json_list "${domains[@]}")"
-  render_cfg "$dir" "$port" "$min_expires" "$flow_timer" "$(origin_regex "${origins[@]}")" "$debug"
+  render_cfg "$dir" "$port" "$min_expires" "$flow_timer" "$(origin_regex "${origins[@]}")" "$debug" "$sti"
   launch "$dir" "$port"
 }
 
