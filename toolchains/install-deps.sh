@@ -9,6 +9,7 @@
 #            packages and runtime libraries that target tests load under qemu-aarch64 -L /
 #   pkcs11   SoftHSM2, OpenSC (pkcs11-tool), p11-kit headers
 #   node     Node.js + npm (only when no "node" is on PATH), then "npm ci" in tests/interop
+#   chromium headless Chromium (the data-channel interop peer), iproute2
 #   kamailio the labnet eP-CSCF (tests/labnet/kamailio): Kamailio 5.6 with WebSocket, TLS,
 #            outbound, app_python3 and secsipid (STIR signer) modules,
 #            python3-jwt/-cryptography/-websockets
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ALL_GROUPS=(base aarch64 pkcs11 node kamailio lws)
+ALL_GROUPS=(base aarch64 pkcs11 node chromium kamailio lws)
 
 WANT=()          # packages (name or name:arch) to have installed
 AFTER_APT=()     # commands to run once apt is done
@@ -143,6 +144,12 @@ group_aarch64() {
 
 group_pkcs11() {
   want softhsm2 opensc libp11-kit-dev
+}
+
+group_chromium() {
+  # Headless Chromium as the independent data-channel peer (tests/interop/chromium), driven
+  # by playwright-core from tests/interop's npm packages; ip netns from iproute2.
+  want chromium iproute2
 }
 
 group_kamailio() {

@@ -33,7 +33,7 @@ constexpr const char* kPeerUsage =
     "usage: imsdc dc peer --role offer|answer --sdp-in FILE|- --sdp-out FILE|-\n"
     "         [--bind ADDR]... [--no-ice] [--key F --cert F | --dir D] [--echo]\n"
     "         [--send TEXT]... [--send-count N --send-size BYTES[,BYTES...]] [--expect-echo]\n"
-    "         [--timeout S]\n"
+    "         [--timeout S] [--linger S]\n"
     "An offerer writes its offer (with host candidates) to --sdp-out, then reads the answer\n"
     "from --sdp-in; an answerer reads the offer, then writes the answer. A file is read once\n"
     "it exists (write it atomically, e.g. by rename); a FIFO or '-' is read to EOF. ICE\n"
@@ -41,8 +41,10 @@ constexpr const char* kPeerUsage =
     "the in-band channel 'imsdc-peer' (DCEP), which the answerer accepts. --send and\n"
     "--send-count messages go out on it in order; with --expect-echo the command exits 0\n"
     "only when every one came back intact and in order. --echo returns every message on\n"
-    "every channel with the same PPID. Without --key/--cert a self-signed certificate is\n"
-    "made. Ends on SIGTERM, --timeout (default 30 s) or when the association closes.\n";
+    "every channel with the same PPID (not the --expect-echo channel: what arrives there is\n"
+    "the peer's echo). Without --key/--cert a self-signed certificate is\n"
+    "made. Ends on SIGTERM, --timeout (default 30 s) or when the association closes; after a\n"
+    "successful run --linger keeps it up (echoing) S more seconds before closing.\n";
 
 constexpr const char* kChannel = "imsdc-peer";
 constexpr std::uint32_t kMaxMessage = 262144;
@@ -202,7 +204,9 @@ struct Peer {
       std::fprintf(self->ev, "message on %u: %.*s\n", sid, static_cast<int>(d.size()),
                    reinterpret_cast<const char*>(d.data()));
     }
-    if (self->echo) {
+    // What arrives on the channel we send on with --expect-echo is the peer's echo: it is
+    // checked below, never echoed again (that would loop).
+    if (self->echo && !(self->expect_echo && sid == self->channel)) {
       // Queued, not sent at once: the association refuses (kWouldBlock) while its send
       // buffer is full, and an echo must never be lost or overtaken.
       self->echo_bytes += d.size();
@@ -263,6 +267,9 @@ int run_peer(const Args& a) {
   const bool use_ice = !a.has("--no-ice");
   const long timeout_s = std::strtol(a.get("--timeout", "30").c_str(), nullptr, 10);
   if (timeout_s <= 0) return usage_error("--timeout takes seconds");
+  const long linger_s = std::strtol(a.get("--linger", "0").c_str(), nullptr, 10);
+  if (linger_s < 0 || linger_s >= timeout_s) return usage_error("--linger takes 0..timeout-1 s");
+  const std::uint64_t linger_ms = static_cast<std::uint64_t>(linger_s) * 1000;
   const std::uint64_t deadline = imsdc_port_clock_monotonic_ms() + 1000ull * timeout_s;
   Peer peer;
   peer.offerer = role == "offer";
@@ -486,6 +493,7 @@ int run_peer(const Args& a) {
   Bytes buf(2048), d;
   bool closing = false;
   std::uint64_t close_at = 0;
+  std::uint64_t linger_until = 0;
   while (!g_stop) {
     std::uint64_t now = imsdc_port_clock_monotonic_ms();
     if (now >= deadline) {
@@ -526,7 +534,9 @@ int run_peer(const Args& a) {
     peer.pump_echo();
     while (peer.assoc->take_datagram(&d))
       if (path) send_from(path_local, path_remote, d);
-    if (peer.done && !closing) {
+    // --linger: after a successful run, stay up (echoing) a while before closing.
+    if (peer.done && !closing && linger_until == 0) linger_until = now + linger_ms;
+    if (peer.done && !closing && (now >= linger_until || !peer.result.is_ok())) {
       // Reset our channel (the peer's cue to finish), wait up to 1 s for its reset, then
       // abort the association.
       closing = true;
@@ -558,8 +568,9 @@ int cmd_dc(int argc, char** argv) {
     return argc >= 2 && std::string(argv[1]) == "--help" ? 0 : 2;
   }
   Args a;
-  std::vector<std::string> valued = {"--role", "--sdp-in",     "--sdp-out",   "--bind",
-                                     "--send", "--send-count", "--send-size", "--timeout"};
+  std::vector<std::string> valued = {"--role",      "--sdp-in",  "--sdp-out",
+                                     "--bind",      "--send",    "--send-count",
+                                     "--send-size", "--timeout", "--linger"};
   valued.insert(valued.end(), kKeystoreOptions.begin(), kKeystoreOptions.end());
   if (!a.parse(argc, argv, 2, {"--no-ice", "--echo", "--expect-echo", "--help"}, valued))
     return usage_error(a.error());
