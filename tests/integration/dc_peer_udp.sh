@@ -3,7 +3,8 @@
 # ICE host checks, DTLS, SCTP, a DCEP channel; the offerer sends text and binary messages of
 # several sizes and exits 0 only when every echo came back intact and in order. Then the
 # same with one changed byte in the fingerprint the answerer receives: both must fail, and
-# no message may arrive. Ports are ephemeral (bound by the peers themselves, port 0).
+# no message may arrive; and once through an impairment relay with loss, delay and
+# reordering. Ports are ephemeral (bound by the peers themselves, port 0).
 # usage: dc_peer_udp.sh /path/to/imsdc
 set -euo pipefail
 IMSDC=${1:?usage: dc_peer_udp.sh IMSDC}
@@ -60,6 +61,38 @@ for fam in "ipv4 127.0.0.1" "ipv6 ::1"; do
   grep -q "^sent 0, received 42$" "$WORK/$1/answer.log" || fail "$1: answerer did not get 42 messages"
   echo "dc_peer_udp: $1 ok"
 done
+
+# Through the impairment relay (tests/integration/impair_relay.py; no tc netem here): 10 %
+# loss each way and 50 ms +/- 20 ms delay (which reorders). Every reliable message must still
+# come back intact and in order.
+d="$WORK/impaired"
+mkdir -p "$d"
+python3 "$(dirname "$0")/impair_relay.py" --offer-in "$d/offer.sdp" --offer-out "$d/offer-r.sdp" \
+  --answer-in "$d/answer.sdp" --answer-out "$d/answer-r.sdp" --loss 10 --delay 50 --jitter 20 \
+  --seed 7 --stats "$d/relay.stats" 2>"$d/relay.log" &
+RELAY=$!
+PIDS+=("$RELAY")
+"$IMSDC" dc peer --role answer --bind 127.0.0.1 --sdp-in "$d/offer-r.sdp" \
+  --sdp-out "$d/answer.sdp" --echo --timeout 90 >"$d/answer.log" 2>&1 &
+APID=$!
+PIDS+=("$APID")
+set +e
+"$IMSDC" dc peer --role offer --bind 127.0.0.1 --sdp-out "$d/offer.sdp" --sdp-in "$d/answer-r.sdp" \
+  --send "hello through the relay" --send-count 24 --send-size 1,1200,16384,65536 \
+  --expect-echo --timeout 90 >"$d/offer.log" 2>&1
+OFFER_RC=$?
+wait "$APID"
+ANSWER_RC=$?
+kill -TERM "$RELAY" 2>/dev/null
+wait "$RELAY" 2>/dev/null
+set -e
+[ "$OFFER_RC" -eq 0 ] || { cat "$d/offer.log" "$d/relay.log" >&2; fail "impaired: offerer exit $OFFER_RC"; }
+[ "$ANSWER_RC" -eq 0 ] || { cat "$d/answer.log" >&2; fail "impaired: answerer exit $ANSWER_RC"; }
+grep -q "all 25 messages came back intact and in order" "$d/offer.log" ||
+  fail "impaired: offerer did not verify 25 echoes"
+read -r _ fwd _ dropped <"$d/relay.stats"
+[ "$dropped" -gt 0 ] || fail "impaired: the relay dropped nothing (forwarded $fwd)"
+echo "dc_peer_udp: through 10 % loss and 50 +/- 20 ms delay ok (relay forwarded $fwd, dropped $dropped)"
 
 # A changed fingerprint: the answerer (DTLS client) must refuse the offerer's certificate.
 run_pair tamper 127.0.0.1 yes
