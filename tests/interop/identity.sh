@@ -77,6 +77,9 @@ SOURCE=(--certs "$CERTS")
 # verify WANT-EXIT INVITE [imsdc global options]: runs imsdc identity verify
 verify() {
   local want=$1 file=$2; shift 2
+  # The PASSporTs are signed once with iat=$NOW: verify at that instant unless the case sets
+  # its own --now, so a slow machine cannot make iat stale mid-run.
+  [[ " $* " == *" --now "* ]] || set -- --now "$NOW" "$@"
   set +e
   "$IMSDC" "$@" identity verify --invite "$file" --trust "$T/ca/root.pem" "${SOURCE[@]}" \
     >"$T/out" 2>"$T/err"
