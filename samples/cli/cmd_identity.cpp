@@ -109,8 +109,9 @@ int verify(const Args& a) {
 #endif
   long window = identity::kDefaultIatWindow;
   if (a.has("--iat-window")) {
+    const std::string arg = a.get("--iat-window"); // end points into it: keep it alive
     char* end = nullptr;
-    window = std::strtol(a.get("--iat-window").c_str(), &end, 10);
+    window = std::strtol(arg.c_str(), &end, 10);
     if (!end || *end || window < 0 || window > 86400)
       return usage_error("--iat-window takes seconds (0..86400)");
   }
