@@ -18,8 +18,10 @@
 
 #include "cli.h"
 #include "dc/association.h"
+#include "dc/bootstrap_http.h"
 #include "ice/agent.h"
 #include "ice/stun.h"
+#include "imsdc/codec.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port/os.h"
 #include "imsdc/port_posix.h"
@@ -33,7 +35,7 @@ constexpr const char* kPeerUsage =
     "usage: imsdc dc peer --role offer|answer --sdp-in FILE|- --sdp-out FILE|-\n"
     "         [--bind ADDR]... [--no-ice] [--key F --cert F | --dir D] [--echo]\n"
     "         [--send TEXT]... [--send-count N --send-size BYTES[,BYTES...]] [--expect-echo]\n"
-    "         [--timeout S] [--linger S]\n"
+    "         [--serve DIR | --get PATH... [--get-out F]] [--timeout S] [--linger S]\n"
     "An offerer writes its offer (with host candidates) to --sdp-out, then reads the answer\n"
     "from --sdp-in; an answerer reads the offer, then writes the answer. A file is read once\n"
     "it exists (write it atomically, e.g. by rename); a FIFO or '-' is read to EOF. ICE\n"
@@ -44,7 +46,11 @@ constexpr const char* kPeerUsage =
     "every channel with the same PPID (not the --expect-echo channel: what arrives there is\n"
     "the peer's echo). Without --key/--cert a self-signed certificate is\n"
     "made. Ends on SIGTERM, --timeout (default 30 s) or when the association closes; after a\n"
-    "successful run --linger keeps it up (echoing) S more seconds before closing.\n";
+    "successful run --linger keeps it up (echoing) S more seconds before closing.\n"
+    "Bootstrap channel 0 (HTTP, PROTOCOL_PROFILE section 5): --serve DIR answers GET requests\n"
+    "from DIR ('/' is index.html; ETag, 304 on If-None-Match; 16 KiB messages); --get PATH\n"
+    "(repeatable) fetches each in turn through an ETag cache and prints status and size,\n"
+    "--get-out writes the last body; the offerer finishes when every GET is answered.\n";
 
 constexpr const char* kChannel = "imsdc-peer";
 constexpr std::uint32_t kMaxMessage = 262144;
@@ -128,6 +134,86 @@ struct Peer {
   bool was_open = false;
   bool done = false;
   std::size_t received = 0, sent = 0;
+
+  // Bootstrap channel 0 (PROTOCOL_PROFILE.md section 5): --serve answers GETs from a
+  // directory; --get fetches paths in turn through an ETag cache.
+  std::string serve_dir;
+  std::deque<std::string> gets;
+  bool had_gets = false;
+  bool get_inflight = false;
+  bool boot_open = false;
+  std::string get_out;
+  dc::HttpResponseParser http;
+  dc::HttpCache cache;
+
+  void start_get() {
+    if (get_inflight || gets.empty() || !boot_open || done) return;
+    Result<std::string> req = cache.request(gets.front(), "imsdc-peer");
+    if (!req.is_ok()) return finish(req.status());
+    http.reset();
+    get_inflight = true;
+    Status s = assoc->send(0, ByteSpan(req.value()), false);
+    if (!s.is_ok()) finish(s);
+  }
+  void on_http(ByteSpan d) {
+    if (Status s = http.feed(d); !s.is_ok()) return finish(s);
+    if (!http.complete()) return;
+    const int status = http.response().status;
+    const std::string* etag_header = http.response().header("ETag");
+    const std::string etag = etag_header ? *etag_header : std::string();
+    const std::string path = gets.front();
+    Result<Bytes> body = cache.take(path, http.take());
+    if (!body.is_ok()) return finish(body.status());
+    std::fprintf(ev, "GET %s: %d, %zu bytes%s%s\n", path.c_str(), status, body->size(),
+                 etag.empty() ? "" : ", etag ", etag.c_str());
+    if (!get_out.empty()) {
+      if (Status s = write_file(get_out, ByteSpan(body.value())); !s.is_ok()) return finish(s);
+    }
+    gets.pop_front();
+    get_inflight = false;
+    start_get();
+    pump();
+  }
+  void serve(ByteSpan d) {
+    Result<dc::HttpGet> g = dc::parse_get(d.as_string());
+    int status = 200;
+    Bytes file;
+    std::vector<dc::HttpHeader> headers;
+    if (!g.is_ok()) {
+      status = g.status() == Code::kUnsupported ? 405 : 400;
+    } else {
+      std::string path = g->path == "/" ? "/index.html" : g->path;
+      path = path.substr(0, path.find_first_of("?#"));
+      if (path.find("/..") != std::string::npos || path.find("//") != std::string::npos) {
+        status = 404;
+      } else if (Result<Bytes> f = read_file(serve_dir + path, IMSDC_MAX_HTTP_BODY); !f.is_ok()) {
+        status = 404;
+      } else {
+        file = std::move(f.value());
+        const crypto::Digest h = crypto::sha256(ByteSpan(file));
+        const std::string etag = "\"" + hex_encode(ByteSpan(h.data(), 8)) + "\"";
+        headers.push_back({"ETag", etag});
+        if (g->if_none_match == etag) {
+          status = 304;
+          file.clear();
+        } else {
+          headers.push_back({"Content-Type", "application/octet-stream"});
+        }
+      }
+    }
+    const char* reason = status == 200   ? "OK"
+                         : status == 304 ? "Not Modified"
+                         : status == 404 ? "Not Found"
+                         : status == 405 ? "Method Not Allowed"
+                                         : "Bad Request";
+    std::fprintf(ev, "served %s: %d\n", g.is_ok() ? g->path.c_str() : "(bad request)", status);
+    auto msgs = dc::build_response(status, reason, headers, ByteSpan(file), 16384);
+    if (!msgs.is_ok()) return finish(msgs.status());
+    // Through the echo queue: in order, and never lost while the send buffer is full.
+    for (Bytes& m : msgs.value())
+      echoes.push_back(Echo{0, Outgoing{std::move(m), true}});
+    pump_echo();
+  }
   Status result;
 
   bool echoing = false;
@@ -152,8 +238,11 @@ struct Peer {
       to_send.pop_front();
       ++sent;
     }
-    if (channel_open && to_send.empty() && expect_echo && expected.empty() && !done) {
+    const bool gets_done = gets.empty() && !get_inflight;
+    if (channel_open && to_send.empty() && expect_echo && expected.empty() && gets_done && !done) {
       std::fprintf(ev, "all %zu messages came back intact and in order\n", sent);
+      finish(Status::ok());
+    } else if (channel_open && to_send.empty() && !expect_echo && had_gets && gets_done && !done) {
       finish(Status::ok());
     }
   }
@@ -194,6 +283,10 @@ struct Peer {
       self->channel_open = true;
       self->pump();
     }
+    if (c.stream_id == 0) {
+      self->boot_open = true;
+      self->start_get();
+    }
   }
   static void on_message(void* p, std::uint16_t sid, ByteSpan d, bool binary) {
     auto* self = static_cast<Peer*>(p);
@@ -204,6 +297,8 @@ struct Peer {
       std::fprintf(self->ev, "message on %u: %.*s\n", sid, static_cast<int>(d.size()),
                    reinterpret_cast<const char*>(d.data()));
     }
+    if (sid == 0 && !self->serve_dir.empty()) return self->serve(d);
+    if (sid == 0 && self->get_inflight) return self->on_http(d);
     // What arrives on the channel we send on with --expect-echo is the peer's echo: it is
     // checked below, never echoed again (that would loop).
     if (self->echo && !(self->expect_echo && sid == self->channel)) {
@@ -296,6 +391,13 @@ int run_peer(const Args& a) {
   }
   if (peer.expect_echo && peer.to_send.empty())
     return usage_error("--expect-echo needs messages to send");
+  peer.serve_dir = a.get("--serve");
+  for (const auto& g : a.all("--get"))
+    peer.gets.push_back(g);
+  peer.had_gets = !peer.gets.empty();
+  peer.get_out = a.get("--get-out");
+  if (!peer.serve_dir.empty() && peer.had_gets)
+    return usage_error("--serve and --get exclude each other");
 
   // Device key: the keystore options, or a fresh self-signed certificate.
   std::unique_ptr<DeviceKeystore> device;
@@ -568,9 +670,9 @@ int cmd_dc(int argc, char** argv) {
     return argc >= 2 && std::string(argv[1]) == "--help" ? 0 : 2;
   }
   Args a;
-  std::vector<std::string> valued = {"--role",      "--sdp-in",  "--sdp-out",
-                                     "--bind",      "--send",    "--send-count",
-                                     "--send-size", "--timeout", "--linger"};
+  std::vector<std::string> valued = {"--role",   "--sdp-in",     "--sdp-out",   "--bind",
+                                     "--send",   "--send-count", "--send-size", "--timeout",
+                                     "--linger", "--serve",      "--get",       "--get-out"};
   valued.insert(valued.end(), kKeystoreOptions.begin(), kKeystoreOptions.end());
   if (!a.parse(argc, argv, 2, {"--no-ice", "--echo", "--expect-echo", "--help"}, valued))
     return usage_error(a.error());

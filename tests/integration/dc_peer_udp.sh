@@ -94,6 +94,33 @@ read -r _ fwd _ dropped <"$d/relay.stats"
 [ "$dropped" -gt 0 ] || fail "impaired: the relay dropped nothing (forwarded $fwd)"
 echo "dc_peer_udp: through 10 % loss and 50 +/- 20 ms delay ok (relay forwarded $fwd, dropped $dropped)"
 
+# HTTP over bootstrap channel 0 (PROTOCOL_PROFILE.md section 5): the answerer serves a
+# directory, the offerer GETs / (100000 bytes: seven 16 KiB DC messages), another path, and /
+# again, which must come back 304 and be answered from its ETag cache.
+d="$WORK/bootstrap"
+mkdir -p "$d/www"
+head -c 100000 /dev/urandom >"$d/www/index.html"
+printf 'console.log("imsdc")\n' >"$d/www/app.js"
+"$IMSDC" dc peer --role answer --bind 127.0.0.1 --sdp-in "$d/offer.sdp" --sdp-out "$d/answer.sdp" \
+  --serve "$d/www" --timeout 30 >"$d/answer.log" 2>&1 &
+APID=$!
+PIDS+=("$APID")
+set +e
+"$IMSDC" dc peer --role offer --bind 127.0.0.1 --sdp-out "$d/offer.sdp" --sdp-in "$d/answer.sdp" \
+  --get / --get /app.js --get / --get-out "$d/got.html" --timeout 30 >"$d/offer.log" 2>&1
+OFFER_RC=$?
+wait "$APID"
+ANSWER_RC=$?
+set -e
+[ "$OFFER_RC" -eq 0 ] || { cat "$d/offer.log" >&2; fail "bootstrap: offerer exit $OFFER_RC"; }
+[ "$ANSWER_RC" -eq 0 ] || { cat "$d/answer.log" >&2; fail "bootstrap: answerer exit $ANSWER_RC"; }
+grep -q '^GET /: 200, 100000 bytes, etag ' "$d/offer.log" || fail "bootstrap: first GET / not 200"
+grep -q '^GET /app.js: 200, 21 bytes' "$d/offer.log" || fail "bootstrap: GET /app.js"
+grep -q '^GET /: 304, 100000 bytes' "$d/offer.log" || fail "bootstrap: second GET / not 304 from the cache"
+grep -c '^served /: ' "$d/answer.log" | grep -qx 2 || fail "bootstrap: the server did not see two GET /"
+cmp -s "$d/got.html" "$d/www/index.html" || fail "bootstrap: the cached body differs"
+echo "dc_peer_udp: bootstrap GET / (multi-message), then 304 from the ETag cache ok"
+
 # A changed fingerprint: the answerer (DTLS client) must refuse the offerer's certificate.
 run_pair tamper 127.0.0.1 yes
 cmp -s "$WORK/tamper/offer.sdp" "$WORK/tamper/offer-tampered.sdp" && fail "tamper: the SDP was not changed"

@@ -162,6 +162,22 @@ TEST(DcBootstrapHttp, RequestAndResponseBuilding) {
             Code::kInvalidArgument);
 }
 
+TEST(DcBootstrapHttp, ServingSideParsesWhatTheClientBuilds) {
+  Result<HttpGet> g = parse_get(build_get("/apps/x.html", "h", "\"e1\"").value());
+  ASSERT_TRUE(g.is_ok());
+  EXPECT_EQ(g->path, "/apps/x.html");
+  EXPECT_EQ(g->if_none_match, "\"e1\"");
+  EXPECT_TRUE(parse_get("GET / HTTP/1.1\r\n\r\n").value().if_none_match.empty());
+  EXPECT_EQ(parse_get("POST / HTTP/1.1\r\n\r\n").status().code(), Code::kUnsupported);
+  EXPECT_EQ(parse_get("GET / HTTP/1.1\r\n").status().code(), Code::kMalformed); // incomplete
+  EXPECT_EQ(parse_get("GET / HTTP/1.1\r\n\r\nX").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_get("GET x HTTP/1.1\r\n\r\n").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_get("GET / HTTP/1.0\r\n\r\n").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_get("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_get("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n").status().code(),
+            Code::kTooLarge);
+}
+
 HttpResponse response(int status, std::string_view body, std::string_view etag = {}) {
   HttpResponse r;
   r.status = status;

@@ -85,6 +85,39 @@ Result<std::string> build_get(std::string_view path, std::string_view host,
   return r;
 }
 
+Result<HttpGet> parse_get(std::string_view m) {
+  if (m.size() > 8192) return err(Code::kTooLarge, "request too large");
+  const std::size_t end = m.find("\r\n\r\n");
+  if (end == std::string_view::npos || end + 4 != m.size())
+    return err(Code::kMalformed, "not one complete request");
+  std::string_view head = m.substr(0, end + 2);
+  const std::size_t eol = head.find("\r\n");
+  const std::string_view line = head.substr(0, eol);
+  head.remove_prefix(eol + 2);
+  const std::size_t sp1 = line.find(' ');
+  const std::size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp1 == sp2 || line.substr(sp2 + 1) != "HTTP/1.1")
+    return err(Code::kMalformed, "bad request line");
+  if (line.substr(0, sp1) != "GET") return err(Code::kUnsupported, "only GET is served");
+  HttpGet g;
+  g.path = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  if (g.path.empty() || g.path.front() != '/' || !clean(g.path, false))
+    return err(Code::kMalformed, "bad request target");
+  std::size_t fields = 0;
+  while (!head.empty()) {
+    const std::size_t e = head.find("\r\n");
+    const std::string_view l = head.substr(0, e);
+    head.remove_prefix(e + 2);
+    const std::size_t colon = l.find(':');
+    if (colon == std::string_view::npos || !token(l.substr(0, colon)) || ++fields > 32)
+      return err(Code::kMalformed, "bad request header");
+    const std::string_view value = trim(l.substr(colon + 1));
+    if (!clean(value, true)) return err(Code::kMalformed, "control character in header");
+    if (iequal(l.substr(0, colon), "If-None-Match")) g.if_none_match = std::string(value);
+  }
+  return g;
+}
+
 Result<std::vector<Bytes>> build_response(int status, std::string_view reason,
                                           const std::vector<HttpHeader>& headers, ByteSpan body,
                                           std::size_t max_message) {

@@ -40,6 +40,16 @@ struct HttpResponse {
 Result<std::string> build_get(std::string_view path, std::string_view host,
                               std::string_view if_none_match = {});
 
+// The serving side's view of one request message (the network-role responder and tests):
+// "GET <path> HTTP/1.1" plus headers, at most 8 KiB, complete in one DC message.
+struct HttpGet {
+  std::string path;
+  std::string if_none_match; // empty when absent
+};
+// Errors: kMalformed (not a complete GET request, a bad target or header), kTooLarge,
+// kUnsupported (another method).
+Result<HttpGet> parse_get(std::string_view message);
+
 // A response split into DC messages of at most max_message bytes (the serving side; tests
 // and the network-role peer). Content-Length is written; headers must not contain it.
 // Errors: kInvalidArgument (a control character in a header, max_message < 64).
