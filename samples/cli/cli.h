@@ -84,8 +84,9 @@ int cmd_register(int argc, char** argv);
 // imsdc call / imsdc answer (cmd_call.cpp).
 int cmd_call(int argc, char** argv);
 int cmd_answer(int argc, char** argv);
-// imsdc dc peer (cmd_dc.cpp).
+// imsdc dc peer and imsdc sdp offer (cmd_dc.cpp).
 int cmd_dc(int argc, char** argv);
+int cmd_sdp(int argc, char** argv);
 
 } // namespace imsdc::cli
 

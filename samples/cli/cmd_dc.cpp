@@ -60,10 +60,6 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-Status random_fill(void*, std::uint8_t* out, std::size_t len) {
-  return crypto::random_bytes(out, len);
-}
-
 Result<std::string> random_token(std::size_t n) {
   static const char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -106,6 +102,39 @@ Bytes pattern(std::uint32_t seq, std::size_t size) {
                  : static_cast<std::uint8_t>(seq * 31 + i * 7);
   return b;
 }
+
+// The device key of dc peer and sdp offer: the keystore options (--key/--cert, --dir,
+// --pkcs11), or a fresh self-signed certificate; and the SHA-256 of its leaf certificate.
+struct DeviceKey {
+  std::unique_ptr<DeviceKeystore> device;
+  std::unique_ptr<crypto::MemoryKeystore> generated;
+  const imsdc_port_keystore* ks = nullptr;
+  crypto::Digest leaf_sha256{};
+
+  Status open(const Args& a, const char* cn) {
+    if (a.has("--key") || a.has("--dir") || a.has("--pkcs11")) {
+      auto d = open_keystore(a);
+      if (!d.is_ok()) return d.status();
+      device = std::move(d.value());
+      ks = device->port();
+    } else {
+      auto key = crypto::EcPrivateKey::generate();
+      if (!key.is_ok()) return key.status();
+      generated = std::make_unique<crypto::MemoryKeystore>(std::move(key.value()));
+      auto der = crypto::make_self_signed_cert(*generated->port(), cn, "", now_s(), 1);
+      if (!der.is_ok()) return der.status();
+      IMSDC_TRY(generated->set_chain({der.value()}));
+      ks = generated->port();
+    }
+    Bytes leaf(8192);
+    std::size_t leaf_len = 0;
+    if (!ks->cert_chain || ks->cert_chain(ks->ctx, 0, leaf.data(), leaf.size(), &leaf_len) != 0)
+      return Status(Code::kNotFound, Module::kCli, "no device certificate");
+    leaf.resize(leaf_len);
+    leaf_sha256 = crypto::sha256(ByteSpan(leaf));
+    return Status::ok();
+  }
+};
 
 struct Outgoing {
   Bytes data;
@@ -400,29 +429,10 @@ int run_peer(const Args& a) {
     return usage_error("--serve and --get exclude each other");
 
   // Device key: the keystore options, or a fresh self-signed certificate.
-  std::unique_ptr<DeviceKeystore> device;
-  std::unique_ptr<crypto::MemoryKeystore> generated;
-  const imsdc_port_keystore* ks = nullptr;
-  if (a.has("--key") || a.has("--dir") || a.has("--pkcs11")) {
-    auto d = open_keystore(a);
-    if (!d.is_ok()) return fail(d.status(), "keystore");
-    device = std::move(d.value());
-    ks = device->port();
-  } else {
-    auto key = crypto::EcPrivateKey::generate();
-    if (!key.is_ok()) return fail(key.status(), "key");
-    generated = std::make_unique<crypto::MemoryKeystore>(std::move(key.value()));
-    auto der = crypto::make_self_signed_cert(*generated->port(), "imsdc-dc-peer", "", now_s(), 1);
-    if (!der.is_ok()) return fail(der.status(), "certificate");
-    if (Status s = generated->set_chain({der.value()}); !s.is_ok()) return fail(s, "certificate");
-    ks = generated->port();
-  }
-  Bytes leaf(8192);
-  std::size_t leaf_len = 0;
-  if (!ks->cert_chain || ks->cert_chain(ks->ctx, 0, leaf.data(), leaf.size(), &leaf_len) != 0)
-    return fail(Status(Code::kNotFound, Module::kCli, "no device certificate"), "keystore");
-  leaf.resize(leaf_len);
-  const crypto::Digest digest = crypto::sha256(ByteSpan(leaf));
+  DeviceKey key;
+  if (Status s = key.open(a, "imsdc-dc-peer"); !s.is_ok()) return fail(s, "keystore");
+  const imsdc_port_keystore* ks = key.ks;
+  const crypto::Digest digest = key.leaf_sha256;
 
   // Sockets: each --bind address, else every local address (loopback if there is no other).
   const imsdc_port_net* net = posix::net();
@@ -470,7 +480,7 @@ int run_peer(const Args& a) {
   local.port = socks[0].addr.port;
   local.fingerprints = {
       sdp::Fingerprint{sdp::HashFunc::kSha256, Bytes(digest.begin(), digest.end())}};
-  auto tls_id = sdp::make_tls_id(random_fill, nullptr);
+  auto tls_id = sdp::make_tls_id(fill_random, nullptr);
   if (!tls_id.is_ok()) return fail(tls_id.status(), "tls-id");
   local.tls_id = tls_id.value();
   local.max_message_size = kMaxMessage;
@@ -681,6 +691,69 @@ int cmd_dc(int argc, char** argv) {
     return 0;
   }
   return run_peer(a);
+}
+
+constexpr const char* kSdpUsage =
+    "usage: imsdc sdp offer [--bootstrap] [--app-channel LABEL[:SUBPROTOCOL]]...\n"
+    "                       [--address ADDR] [--port N] [--key F --cert F | --dir D | --pkcs11 "
+    "...]\n"
+    "Prints an IMS data-channel SDP offer (PROTOCOL_PROFILE section 3) without ICE: c= and o=\n"
+    "at --address (default 127.0.0.1; IPv6 allowed), the m-line at --port (default 9), the\n"
+    "device certificate's sha-256 fingerprint (a fresh self-signed one without key options),\n"
+    "a=setup:actpass, a fresh tls-id, max-message-size; --bootstrap adds the local bootstrap\n"
+    "channels (dcmap 0 and 10, subprotocol http); each --app-channel adds an application\n"
+    "channel on stream 1000, 1002, ... negotiated by a=dcmap.\n";
+
+int cmd_sdp(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) != "offer") {
+    std::fputs(kSdpUsage, argc >= 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
+    return argc >= 2 && std::string(argv[1]) == "--help" ? 0 : 2;
+  }
+  Args a;
+  std::vector<std::string> valued = {"--app-channel", "--address", "--port"};
+  valued.insert(valued.end(), kKeystoreOptions.begin(), kKeystoreOptions.end());
+  if (!a.parse(argc, argv, 2, {"--bootstrap", "--help"}, valued)) return usage_error(a.error());
+  if (a.has("--help")) {
+    std::fputs(kSdpUsage, stdout);
+    return 0;
+  }
+  const std::string address = a.get("--address", "127.0.0.1");
+  imsdc_port_addr parsed{};
+  if (!ice::parse_ip(address, 0, &parsed)) return usage_error("--address takes an IP address");
+  const long port = std::strtol(a.get("--port", "9").c_str(), nullptr, 10);
+  if (port < 1 || port > 65535) return usage_error("--port takes 1..65535");
+  DeviceKey key;
+  if (Status s = key.open(a, "imsdc-sdp-offer"); !s.is_ok()) return fail(s, "keystore");
+  const bool v6 = parsed.family == IMSDC_AF_INET6;
+  const sdp::AddrType type = v6 ? sdp::AddrType::kIp6 : sdp::AddrType::kIp4;
+  sdp::OfferConfig oc;
+  oc.local.origin = sdp::Origin{"-", "1", "1", type, address};
+  oc.local.connection = sdp::Connection{type, address};
+  oc.local.port = static_cast<std::uint16_t>(port);
+  oc.local.fingerprints = {sdp::Fingerprint{sdp::HashFunc::kSha256,
+                                            Bytes(key.leaf_sha256.begin(), key.leaf_sha256.end())}};
+  auto tls_id = sdp::make_tls_id(fill_random, nullptr);
+  if (!tls_id.is_ok()) return fail(tls_id.status(), "tls-id");
+  oc.local.tls_id = tls_id.value();
+  oc.local.max_message_size = kMaxMessage;
+  oc.local_bootstrap = a.has("--bootstrap");
+  std::uint16_t sid = sdp::kFirstAppStreamId;
+  for (const std::string& spec : a.all("--app-channel")) {
+    sdp::DcMap m;
+    const std::size_t colon = spec.find(':');
+    m.label = spec.substr(0, colon);
+    if (colon != std::string::npos) m.subprotocol = spec.substr(colon + 1);
+    if (m.label.empty()) return usage_error("--app-channel takes LABEL[:SUBPROTOCOL]");
+    m.stream_id = sid;
+    sid = static_cast<std::uint16_t>(sid + 2);
+    oc.app_channels.push_back(m);
+  }
+  auto offer = sdp::make_offer(oc);
+  if (!offer.is_ok()) return fail(offer.status(), "offer");
+  auto text = sdp::generate(offer.value());
+  if (!text.is_ok()) return fail(text.status(), "offer");
+  std::fputs(text.value().c_str(), stdout);
+  return 0;
 }
 
 } // namespace imsdc::cli

@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  call        register and place a SIP call (100rel, UPDATE, re-INVITE, session timer)\n"
     "  answer      register, wait for one call, answer it, print what arrived\n"
     "  dc peer     one data-channel endpoint over UDP: SDP files, ICE, DTLS, SCTP, messages\n"
+    "  sdp offer   print an IMS data-channel SDP offer (bootstrap and application channels)\n"
     "  bench       benchmarks: crypto (against raw mbedTLS), sip (captured INVITE, registration),\n"
     "              avatar (streaming decrypt, attestation)\n"
     "  version     print the library version\n"
@@ -73,5 +74,6 @@ int main(int argc, char** argv) {
   if (cmd == "avatar") return imsdc::cli::cmd_avatar(sub_argc, sub_argv);
   if (cmd == "bench") return imsdc::cli::cmd_bench(sub_argc, sub_argv);
   if (cmd == "dc") return imsdc::cli::cmd_dc(sub_argc, sub_argv);
+  if (cmd == "sdp") return imsdc::cli::cmd_sdp(sub_argc, sub_argv);
   return imsdc::cli::usage_error("unknown command '" + cmd + "'");
 }

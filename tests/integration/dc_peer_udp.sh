@@ -121,6 +121,24 @@ grep -c '^served /: ' "$d/answer.log" | grep -qx 2 || fail "bootstrap: the serve
 cmp -s "$d/got.html" "$d/www/index.html" || fail "bootstrap: the cached body differs"
 echo "dc_peer_udp: bootstrap GET / (multi-message), then 304 from the ETag cache ok"
 
+# imsdc sdp offer: the offer of PROTOCOL_PROFILE section 3 without ICE.
+o=$("$IMSDC" sdp offer --bootstrap --app-channel avatar-control:imsdc-avatar --app-channel chat \
+  --address ::1 --port 5004 | tr -d '\r')
+for want in 'm=application 5004 UDP/DTLS/SCTP webrtc-datachannel' 'c=IN IP6 ::1' 'a=setup:actpass' \
+  'a=dcmap:0 subprotocol="http"' 'a=dcmap:10 subprotocol="http"' \
+  'a=dcmap:1000 label="avatar-control";subprotocol="imsdc-avatar"' 'a=dcmap:1002 label="chat"'; do
+  grep -qxF "$want" <<<"$o" || fail "sdp offer: no line '$want'"
+done
+grep -qE '^a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$' <<<"$o" || fail "sdp offer: fingerprint"
+grep -q '^a=candidate' <<<"$o" && fail "sdp offer: candidates without ICE"
+"$IMSDC" sdp offer | grep -q '^a=dcmap' && fail "sdp offer: bootstrap channels without --bootstrap"
+set +e
+"$IMSDC" sdp offer --app-channel :x >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "sdp offer: an empty label must be a usage error (exit $rc)"
+echo "dc_peer_udp: sdp offer ok"
+
 # A changed fingerprint: the answerer (DTLS client) must refuse the offerer's certificate.
 run_pair tamper 127.0.0.1 yes
 cmp -s "$WORK/tamper/offer.sdp" "$WORK/tamper/offer-tampered.sdp" && fail "tamper: the SDP was not changed"
