@@ -34,7 +34,7 @@ namespace {
 constexpr const char* kHelp =
     "usage: imsdc bench crypto [--rounds N] [--json]\n"
     "       imsdc bench avatar [--size-mib N] [--rounds N] [--json]\n"
-    "       imsdc bench dc --in-process [--size-mib N] [--rounds N] [--json]\n"
+    "       imsdc bench dc [--in-process | --delay-ms MS] [--size-mib N] [--rounds N] [--json]\n"
     "       imsdc bench identity [--rounds N] [--json]\n"
     "       imsdc bench sip [--invite FILE] [--rounds N] [--json]\n"
     "                       [--server wss://localhost:P --origin URL --impu URI --impi ID\n"
@@ -52,9 +52,12 @@ constexpr const char* kHelp =
     "avatar: streaming JWE decryption (base64url + GCM + sink, in IMSDC_STREAM_CHUNK pieces)\n"
     "of an N MiB representation next to one raw mbedtls_gcm_auth_decrypt; attestation\n"
     "build + sign next to one raw ECDSA sign; ephemeral key generation on its own.\n"
-    "dc: two data-channel peers in this process: throughput of one reliable ordered channel\n"
-    "in 64 KiB messages through DTLS+SCTP next to raw usrsctp without DTLS (same path MTU);\n"
-    "heap high-water of a pair of associations with two channels (release builds).\n"
+    "dc: two data-channel peers in this process, over two UDP sockets on 127.0.0.1 (or, with\n"
+    "--in-process, over in-memory queues): throughput of one reliable ordered channel in 64 KiB\n"
+    "messages through DTLS+SCTP next to raw usrsctp without DTLS (same path MTU) and with a raw\n"
+    "AEAD per packet; over UDP also the time from the answer to the first delivered message\n"
+    "with --delay-ms (default 25) each way, in round trips; heap high-water of a pair of\n"
+    "associations with two channels (release builds).\n"
     "identity: caller-card verification (identity verify on a parsed INVITE) of a SHAKEN and\n"
     "of a Rich Call Data PASSporT (nam, jcd, icn with rcdi), x5u certificate and icon served\n"
     "from memory (cached), next to one raw mbedTLS ES256 verify and to raw mbedTLS doing the\n"
@@ -340,7 +343,7 @@ int cmd_bench(int argc, char** argv) {
   Args a;
   if (!a.parse(argc, argv, 1, {"--help", "--json", "--in-process"},
                {"--rounds", "--invite", "--server", "--origin", "--impu", "--impi",
-                "--password-file", "--ca", "--state", "--size-mib"}))
+                "--password-file", "--ca", "--state", "--size-mib", "--delay-ms"}))
     return usage_error(a.error());
   if (a.has("--help") || a.positional().empty()) {
     std::fputs(kHelp, a.has("--help") ? stdout : stderr);

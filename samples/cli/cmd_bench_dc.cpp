@@ -24,8 +24,10 @@
 #include "cli.h"
 #include "dc/association.h"
 #include "heap_meter.h"
+#include "ice/agent.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port/os.h"
+#include "imsdc/port_posix.h"
 
 namespace imsdc::cli {
 namespace {
@@ -102,8 +104,68 @@ struct Peer {
   }
 };
 
+// Two UDP sockets on 127.0.0.1 through the posix port, one per side, and a delay line that
+// holds each datagram for delay_ms before it is handed to the kernel (the relay's delay).
+struct UdpLink {
+  const imsdc_port_net* net = posix::net();
+  imsdc_port_udp* sock[2] = {nullptr, nullptr};
+  imsdc_port_addr addr[2]{};
+  std::uint64_t delay_ms = 0;
+  struct Held {
+    std::uint64_t at;
+    int to;
+    Bytes data;
+  };
+  std::deque<Held> line;
+  std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(65536);
+
+  bool open() {
+    for (int i = 0; i < 2; ++i) {
+      if (!ice::parse_ip("127.0.0.1", 0, &addr[i])) return false;
+      if (net->udp_open(net->ctx, &addr[i], &sock[i]) != 0) return false;
+    }
+    return true;
+  }
+  ~UdpLink() {
+    for (imsdc_port_udp* u : sock)
+      if (u != nullptr) net->udp_close(u);
+  }
+  void send(int from, Bytes d) {
+    if (delay_ms == 0) {
+      (void)net->udp_send(sock[from], &addr[1 - from], d.data(), d.size());
+      return;
+    }
+    line.push_back(Held{now_ms() + delay_ms, 1 - from, std::move(d)});
+  }
+  void flush() {
+    const std::uint64_t t = now_ms();
+    while (!line.empty() && line.front().at <= t) {
+      const Held& h = line.front();
+      (void)net->udp_send(sock[1 - h.to], &addr[h.to], h.data.data(), h.data.size());
+      line.pop_front();
+    }
+  }
+  // One received datagram for side `to`, or false.
+  bool recv(int to, Bytes* out) {
+    imsdc_port_addr from{};
+    const int n = net->udp_recv(sock[to], &from, buf.data(), buf.size());
+    if (n <= 0) return false;
+    out->assign(buf.begin(), buf.begin() + n);
+    return true;
+  }
+  void wait(std::uint32_t max_ms) {
+    std::uint64_t w = max_ms;
+    if (!line.empty()) {
+      const std::uint64_t t = now_ms();
+      w = std::min<std::uint64_t>(w, line.front().at > t ? line.front().at - t : 0);
+    }
+    if (net->wait) (void)net->wait(net->ctx, sock, 2, static_cast<std::uint32_t>(w));
+  }
+};
+
 struct Pair {
   Peer a, b;
+  UdpLink* udp = nullptr; // null: the in-process datagram queues below
 
   Status create(const Identity& ia, const Identity& ib, int channels) {
     for (int side = 0; side < 2; ++side) {
@@ -149,6 +211,7 @@ struct Pair {
   }
 
   void pump() {
+    if (udp != nullptr) return pump_udp();
     const std::uint64_t t = now_ms();
     collect();
     while (!to_a.empty() || !to_b.empty()) {
@@ -167,6 +230,30 @@ struct Pair {
     (void)b.assoc->poll(t);
   }
 
+  void pump_udp() {
+    Bytes d;
+    while (a.assoc->take_datagram(&d))
+      udp->send(0, std::move(d));
+    while (b.assoc->take_datagram(&d))
+      udp->send(1, std::move(d));
+    udp->flush();
+    bool got = false;
+    for (int side = 0; side < 2; ++side) {
+      dc::Association& to = *(side == 0 ? a : b).assoc;
+      while (udp->recv(side, &d)) {
+        got = true;
+        (void)to.feed(d, now_ms());
+        Bytes out;
+        while (to.take_datagram(&out))
+          udp->send(side, std::move(out));
+      }
+    }
+    const std::uint64_t t = now_ms();
+    (void)a.assoc->poll(t);
+    (void)b.assoc->poll(t);
+    if (!got) udp->wait(1);
+  }
+
   // Pumps until pred() or failure or the deadline; returns pred().
   template <typename Pred> bool run_until(Pred pred, std::uint64_t limit_ms = 20000) {
     const std::uint64_t end = now_ms() + limit_ms;
@@ -179,8 +266,10 @@ struct Pair {
 };
 
 // Sends `total` bytes in kMessage messages a -> b on stream 1000; returns MB/s (-1: failed).
-Rate imsdc_round(const Identity& ia, const Identity& ib, std::size_t total) {
+Rate imsdc_round(const Identity& ia, const Identity& ib, std::size_t total,
+                 UdpLink* udp = nullptr) {
   Pair p;
+  p.udp = udp;
   if (!p.create(ia, ib, 1).is_ok()) return {};
   if (!p.run_until([&] { return p.a.open_channels == 1 && p.b.open_channels == 1; })) return {};
   const Bytes msg(kMessage, 0x5a);
@@ -230,6 +319,7 @@ struct RawSide {
   std::size_t received = 0;
 };
 RawSide g_raw[2];
+UdpLink* g_raw_udp = nullptr; // non-null: the raw packets go over these UDP sockets
 
 // The second baseline seals every packet with AES-128-GCM on output and opens it on input
 // (raw mbedTLS, the cipher imsdc's DTLS negotiates): usrsctp plus the bare AEAD cost, no
@@ -270,6 +360,10 @@ int raw_output(void* addr, void* buf, size_t len, uint8_t, uint8_t) {
   const auto* b = static_cast<const std::uint8_t*>(buf);
   Bytes packet(b, b + len);
   if (!seal(&packet)) return -1;
+  if (g_raw_udp != nullptr) {
+    g_raw_udp->send(from == &g_raw[0] ? 0 : 1, std::move(packet));
+    return 0;
+  }
   to->inbox.push_back(std::move(packet));
   return 0;
 }
@@ -288,7 +382,12 @@ bool raw_socket(RawSide* s) {
   s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
   if (s->sock == nullptr || usrsctp_set_non_blocking(s->sock, 1) != 0) return false;
   const int snd = 1024 * 1024 + 65536, rcv = 262144, one = 1;
-  bool ok = usrsctp_setsockopt(s->sock, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd) == 0;
+  // As the Association: close aborts at once, so usrsctp_finish can free everything.
+  struct linger lg;
+  lg.l_onoff = 1;
+  lg.l_linger = 0;
+  bool ok = usrsctp_setsockopt(s->sock, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0;
+  ok = ok && usrsctp_setsockopt(s->sock, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd) == 0;
   ok = ok && usrsctp_setsockopt(s->sock, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv) == 0;
   ok = ok && usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof one) == 0;
   ok = ok && usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof one) == 0;
@@ -320,6 +419,18 @@ bool raw_path_mtu(RawSide* s) {
 }
 
 void raw_pump(std::uint64_t* last) {
+  if (g_raw_udp != nullptr) {
+    g_raw_udp->flush();
+    Bytes d;
+    bool got = false;
+    for (int side = 0; side < 2; ++side) {
+      while (g_raw_udp->recv(side, &d)) {
+        got = true;
+        if (unseal(&d)) usrsctp_conninput(&g_raw[side], d.data(), d.size(), 0);
+      }
+    }
+    if (!got) g_raw_udp->wait(1);
+  }
   for (RawSide& s : g_raw) {
     while (!s.inbox.empty()) {
       Bytes d = std::move(s.inbox.front());
@@ -347,8 +458,9 @@ void raw_pump(std::uint64_t* last) {
   }
 }
 
-Rate raw_round(std::size_t total, mbedtls_gcm_context* gcm) {
+Rate raw_round(std::size_t total, mbedtls_gcm_context* gcm, UdpLink* udp = nullptr) {
   g_seal = gcm;
+  g_raw_udp = udp;
   usrsctp_init_nothreads(0, raw_output, nullptr);
   usrsctp_sysctl_set_sctp_ecn_enable(0);
   Rate result;
@@ -405,16 +517,41 @@ Rate raw_round(std::size_t total, mbedtls_gcm_context* gcm) {
   }
   for (int i = 0; i < 200 && usrsctp_finish() != 0; ++i)
     usrsctp_handle_timers(50);
+  g_raw_udp = nullptr;
   return result;
 }
 
 static_assert(kPathMtu == 1151, "DTLS/SCTP overhead arithmetic changed");
 
+// Milliseconds from the answer (both ends start) to the first message delivered on a
+// dcmap-negotiated channel, over UDP with delay_ms each way: ICE is not part of it (the
+// association runs straight on the sockets), DTLS and SCTP set-up are. -1 on failure.
+double first_message_ms(const Identity& ia, const Identity& ib, std::uint64_t delay_ms) {
+  UdpLink link;
+  link.delay_ms = delay_ms;
+  if (!link.open()) return -1;
+  Pair p;
+  p.udp = &link;
+  const std::uint64_t t0 = now_ms();
+  if (!p.create(ia, ib, 1).is_ok()) return -1;
+  bool sent = false;
+  const Bytes one{1};
+  const bool ok = p.run_until(
+      [&] {
+        if (!sent && p.a.open_channels == 1) sent = p.a.assoc->send(1000, ByteSpan(one)).is_ok();
+        return p.b.messages >= 1;
+      },
+      30000);
+  return ok ? static_cast<double>(now_ms() - t0) : -1;
+}
+
 } // namespace
 
 int bench_dc(const Args& a, int rounds) {
-  if (!a.has("--in-process"))
-    return usage_error("imsdc bench dc needs --in-process (two peers in this process)");
+  // Without --in-process the datagrams go through two UDP sockets on 127.0.0.1.
+  const bool over_udp = !a.has("--in-process");
+  const long delay = std::strtol(a.get("--delay-ms", "25").c_str(), nullptr, 10);
+  if (delay < 1 || delay > 1000) return usage_error("--delay-ms takes 1..1000");
   const int mib = std::max(1, std::atoi(a.get("--size-mib", "16").c_str()));
   const std::size_t total = static_cast<std::size_t>(mib) << 20;
   Result<Identity> ia = make_identity("bench-a");
@@ -433,9 +570,14 @@ int bench_dc(const Args& a, int rounds) {
   // Per series: wall MB/s and MB per CPU second.
   std::vector<double> sdk, raw, sealed, sdk_cpu, raw_cpu, sealed_cpu;
   for (int r = 0; gcm_ok && r < rounds; ++r) {
-    const Rate s = imsdc_round(ia.value(), ib.value(), total);
-    const Rate w = raw_round(total, nullptr);
-    const Rate g = raw_round(total, &gcm);
+    UdpLink l1, l2, l3;
+    if (over_udp && !(l1.open() && l2.open() && l3.open())) {
+      mbedtls_gcm_free(&gcm);
+      return fail(Status(Code::kNetwork, Module::kCli, "UDP sockets on 127.0.0.1"), "bench");
+    }
+    const Rate s = imsdc_round(ia.value(), ib.value(), total, over_udp ? &l1 : nullptr);
+    const Rate w = raw_round(total, nullptr, over_udp ? &l2 : nullptr);
+    const Rate g = raw_round(total, &gcm, over_udp ? &l3 : nullptr);
     if (s.wall < 0 || w.wall < 0 || g.wall < 0) {
       mbedtls_gcm_free(&gcm);
       return fail(Status(Code::kInternal, Module::kCli, "a benchmark round failed"), "bench");
@@ -457,6 +599,15 @@ int bench_dc(const Args& a, int rounds) {
   const double sc = median(sdk_cpu), wc = median(raw_cpu), gc = median(sealed_cpu);
   auto ratio = [](double x, double y) { return y > 0 ? x / y : 0; };
   const double heap_kib = static_cast<double>(peak - before) / 1024.0;
+  // Over UDP: the set-up time with the given one-way delay (median of the rounds).
+  std::vector<double> first;
+  for (int r = 0; over_udp && r < rounds; ++r) {
+    const double ms = first_message_ms(ia.value(), ib.value(), static_cast<std::uint64_t>(delay));
+    if (ms < 0) return fail(Status(Code::kTimeout, Module::kCli, "first message round"), "bench");
+    first.push_back(ms);
+  }
+  const double first_ms = median(first);
+  const double rtt_ms = 2.0 * static_cast<double>(delay);
   if (a.has("--json")) {
     std::printf("{\"rounds\":%d,\"bytes\":%zu,\"message\":%zu,\"imsdc_mbps\":%.1f,"
                 "\"raw_usrsctp_mbps\":%.1f,\"ratio\":%.3f,\"usrsctp_gcm_mbps\":%.1f,"
@@ -464,18 +615,29 @@ int bench_dc(const Args& a, int rounds) {
                 rounds, total, kMessage, s, w, ratio(s, w), g, ratio(s, g), ratio(sc, wc),
                 ratio(sc, gc));
     if (have_heap) std::printf(",\"pair_heap_peak_kib\":%.1f", heap_kib);
+    if (over_udp)
+      std::printf(",\"udp\":true,\"delay_ms\":%ld,\"first_message_ms\":%.1f,"
+                  "\"first_message_rtts\":%.2f",
+                  delay, first_ms, first_ms / rtt_ms);
     std::printf("}\n");
     return 0;
   }
-  std::printf("imsdc bench dc --in-process: %d MiB per round in %zu KiB messages, one reliable "
-              "ordered channel, median of %d interleaved rounds\n",
-              mib, kMessage / 1024, rounds);
-  std::printf("  %-44s %9s %9s %7s %9s\n", "MB/s (both peers in this process)", "imsdc", "baseline",
-              "ratio", "cpu ratio");
-  std::printf("  %-44s %9.1f %9.1f %7.3f %9.3f   (aim >= 0.8)\n",
-              "DTLS+SCTP vs raw usrsctp, no encryption", s, w, ratio(s, w), ratio(sc, wc));
+  std::printf("imsdc bench dc%s: %d MiB per round in %zu KiB messages, one reliable ordered "
+              "channel, median of %d interleaved rounds\n",
+              over_udp ? " (UDP on 127.0.0.1)" : " --in-process", mib, kMessage / 1024, rounds);
+  std::printf("  %-44s %9s %9s %7s %9s\n",
+              over_udp ? "MB/s (both peers in this process, real UDP)"
+                       : "MB/s (both peers in this process)",
+              "imsdc", "baseline", "ratio", "cpu ratio");
+  std::printf("  %-44s %9.1f %9.1f %7.3f %9.3f%s\n", "DTLS+SCTP vs raw usrsctp, no encryption", s,
+              w, ratio(s, w), ratio(sc, wc), over_udp ? "" : "   (aim >= 0.8)");
   std::printf("  %-44s %9.1f %9.1f %7.3f %9.3f\n", "DTLS+SCTP vs usrsctp + raw AES-GCM per packet",
               s, g, ratio(s, g), ratio(sc, gc));
+  if (over_udp) {
+    std::printf("  answer to first delivered message, %ld ms each way (RTT %.0f ms): %.1f ms = "
+                "%.2f round trips (DTLS with cookie exchange, then SCTP)\n",
+                delay, rtt_ms, first_ms, first_ms / rtt_ms);
+  }
   if (have_heap) {
     std::printf("  heap high-water, two associations with two channels each (both peers of "
                 "the pair): %.1f KiB, %.1f KiB per association\n",
