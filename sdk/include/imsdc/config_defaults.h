@@ -72,6 +72,16 @@
 #define IMSDC_CLOCK_SKEW_S 5
 #endif
 
+/* Concurrent SIP calls per CallAgent (more incoming INVITEs get 486). Range 1..64. */
+#ifndef IMSDC_MAX_CALLS
+#define IMSDC_MAX_CALLS 4
+#endif
+
+/* Outstanding requests of ours per call (PRACK, UPDATE, re-INVITE, BYE...). Range 2..16. */
+#ifndef IMSDC_MAX_PENDING_PER_CALL
+#define IMSDC_MAX_PENDING_PER_CALL 4
+#endif
+
 /* Feature switches (0 or 1). */
 #ifndef IMSDC_WITH_DTLS_KEYLOG
 #define IMSDC_WITH_DTLS_KEYLOG 0 /* debug builds only: writes DTLS secrets to a file */
@@ -115,6 +125,12 @@
 #endif
 #if IMSDC_CLOCK_SKEW_S < 0 || IMSDC_CLOCK_SKEW_S > 300
 #error "IMSDC_CLOCK_SKEW_S must be in 0..300"
+#endif
+#if IMSDC_MAX_CALLS < 1 || IMSDC_MAX_CALLS > 64
+#error "IMSDC_MAX_CALLS must be in 1..64"
+#endif
+#if IMSDC_MAX_PENDING_PER_CALL < 2 || IMSDC_MAX_PENDING_PER_CALL > 16
+#error "IMSDC_MAX_PENDING_PER_CALL must be in 2..16"
 #endif
 #if IMSDC_WITH_DTLS_KEYLOG && defined(NDEBUG) && !defined(IMSDC_ALLOW_RELEASE_KEYLOG)
 #error "IMSDC_WITH_DTLS_KEYLOG writes session secrets: debug builds only"

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "imsdc/bytes.h"
+#include "imsdc/config_defaults.h"
 #include "imsdc/status.h"
 #include "sip/builder.h"
 #include "sip/dialog.h"
@@ -46,10 +47,10 @@
 namespace imsdc::sip {
 
 // Most simultaneous calls (each keeps its transactions' messages, at most
-// IMSDC_MAX_SIP_MESSAGE each); further INVITEs get 486 Busy Here.
-constexpr std::size_t kMaxCalls = 4;
+// IMSDC_MAX_SIP_MESSAGE each); further INVITEs get 486 Busy Here. imsdc/config_defaults.h.
+constexpr std::size_t kMaxCalls = IMSDC_MAX_CALLS;
 // Most requests one call has outstanding at once (PRACK, UPDATE, BYE, CANCEL...).
-constexpr std::size_t kMaxPendingPerCall = 4;
+constexpr std::size_t kMaxPendingPerCall = IMSDC_MAX_PENDING_PER_CALL;
 // RFC 4028 section 4: the smallest Min-SE a UA may use.
 constexpr std::uint32_t kRfc4028MinSe = 90;
 // ICSI of MMTel (TS 24.173), as a feature tag value and as a service identifier.
