@@ -16,6 +16,7 @@
 #include "dc/association.h"
 #include "dc/bootstrap_http.h"
 #include "dc/dcep.h"
+#include "dc_identity.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port_fake.h"
 #include "sdp/negotiate.h"
@@ -23,26 +24,8 @@
 namespace imsdc::dc {
 namespace {
 
-struct Identity {
-  std::unique_ptr<crypto::MemoryKeystore> ks;
-  Bytes der;
-  sdp::Fingerprint fp() const {
-    crypto::Digest d = crypto::sha256(ByteSpan(der));
-    return sdp::Fingerprint{sdp::HashFunc::kSha256, Bytes(d.begin(), d.end())};
-  }
-};
-
-Identity self_signed(const char* cn) {
-  Identity id;
-  auto key = crypto::EcPrivateKey::generate();
-  EXPECT_TRUE(key.is_ok());
-  id.ks = std::make_unique<crypto::MemoryKeystore>(std::move(key.value()));
-  auto der = crypto::make_self_signed_cert(*id.ks->port(), cn, "", fake::wall_s(), 1);
-  EXPECT_TRUE(der.is_ok());
-  id.der = der.value();
-  EXPECT_TRUE(id.ks->set_chain({id.der}).is_ok());
-  return id;
-}
+using test::Identity;
+using test::self_signed;
 
 // Datagram pipe with impairments, in virtual time.
 struct Impairment {
