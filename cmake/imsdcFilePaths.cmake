@@ -82,7 +82,8 @@ set(IMSDC_DC_SOURCES
     "${IMSDC_ROOT}/sdk/src/dc/dtls.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/dcep.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/association.cpp"
-    "${IMSDC_ROOT}/sdk/src/dc/bootstrap_http.cpp")
+    "${IMSDC_ROOT}/sdk/src/dc/bootstrap_http.cpp"
+    "${IMSDC_ROOT}/sdk/src/dc/http_channel.cpp")
 
 # ice/: STUN codec (RFC 8489) and a sans-I/O ICE agent (RFC 8445 subset: host candidates,
 # both roles, regular nomination, consent freshness) for the data-channel UDP path.

@@ -1,6 +1,7 @@
 // imsdc avatar attest|token|ue-token|cca|ephemeral|decrypt|verify|fetch (PROTOCOL_PROFILE.md
-// sections 6 to 8). fetch runs the direct HTTPS exchange with a BAR (mutual TLS with the
-// device certificate); the DC AS relay over data channels is not part of this command.
+// sections 6 to 8). fetch requests the representation from the DC AS over a data channel
+// (section 7, the TR's path) or directly from a BAR over HTTPS (mutual TLS with the device
+// certificate, the documented deviation).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@
 #include "avatar/manifest.h"
 #include "avatar/tokens.h"
 #include "cli.h"
+#include "dc/http_channel.h"
+#include "dc_link.h"
 #include "heap_meter.h"
 #include "imsdc/codec.h"
 #include "imsdc/config_defaults.h"
@@ -57,8 +60,9 @@ constexpr const char* kHelp =
     "       imsdc avatar decrypt --in JWE --ephemeral-key F --jti JTI --out FILE [--max-size N]\n"
     "       imsdc avatar verify --manifest JWS --in FILE --trust CA.pem [--avatar-id ID]\n"
     "                           [--out FILE]\n"
-    "       imsdc avatar fetch --bar https://HOST:PORT --rendering sending-ue|receiving-ue\n"
-    "                          --ca CA.pem --out FILE (--key F --cert F | --dir D)\n"
+    "       imsdc avatar fetch (--dc-as-url file:///DIR | --bar https://HOST:PORT --ca CA.pem)\n"
+    "                          --rendering sending-ue|receiving-ue --out FILE KEYSTORE\n"
+    "                          [--bind ADDR]... (the data channel's local addresses)\n"
     "                          sending-ue:   --avatar-id ID --dc-as ID --bar-id ID\n"
     "                          receiving-ue: --attestation F --ephemeral-key F\n"
     "                          [--max-size N] [--timeout S] [--json]\n"
@@ -83,6 +87,11 @@ constexpr const char* kHelp =
     "tag verifies. sending-ue signs a fresh attestation with a fresh ephemeral key (RAM only);\n"
     "receiving-ue sends the peer UE's attestation, which must name the key in\n"
     "--ephemeral-key (consumed like decrypt's). BAR refusals: 401/403 exit 5, others 8.\n"
+    "With --dc-as-url the same POST goes to the DC AS on a data channel labelled\n"
+    "'avatar-representation' (protocol http; imsdc dc relay is such a DC AS): the offer is\n"
+    "written to DIR/offer.sdp and the answer read from DIR/answer.sdp, then ICE, DTLS with the\n"
+    "device certificate (any KEYSTORE, PKCS#11 too) and SCTP; the JWE streams back in messages.\n"
+    "On a call the SDP travels in SIP instead; the rendezvous directory is for tests.\n"
     "Exit 3 on any verification failure (class on stderr), 4 on I/O errors.\n";
 
 constexpr std::size_t kMaxKeyFile = 4096;
@@ -392,7 +401,6 @@ int verify(const Args& a) {
   return 0;
 }
 
-#ifdef IMSDC_CLI_WITH_LWS
 void show_progress(void*, std::uint64_t got, std::int64_t total) {
   if (total > 0)
     (void)std::fprintf(stderr, "\rimsdc: fetching %3d%% (%llu of %lld bytes)",
@@ -402,25 +410,93 @@ void show_progress(void*, std::uint64_t got, std::int64_t total) {
     (void)std::fprintf(stderr, "\rimsdc: fetching %llu bytes",
                        static_cast<unsigned long long>(got));
 }
-#endif
+
+// The UE's side of the representation request over a data channel to the DC AS: the fetch
+// runs on the link's channel through dc::HttpChannelClient.
+class DcFetch : public DcApp {
+public:
+  DcFetch(avatar::EphemeralKey& key, const imsdc_port_storage& storage, avatar::FetchOptions o)
+      : key_(key), storage_(storage), options_(std::move(o)) {}
+  const char* label() const override { return "avatar-representation"; }
+  const char* protocol() const override { return "http"; }
+  void on_open(dc::Association& assoc, std::uint16_t sid) override {
+    if (fetch_) return;
+    assoc_ = &assoc;
+    sid_ = sid;
+    // The attestation is a few KiB: one message fits every peer's max-message-size.
+    client_.emplace(send, this, 65536, "dc-as");
+    fetch_.emplace(*client_->port(), key_, storage_);
+    if (Status s = fetch_->start(std::move(options_)); !s.is_ok()) early_ = s;
+  }
+  void on_message(ByteSpan data, bool) override {
+    if (client_) client_->feed(data);
+  }
+  void on_closed() override {
+    if (client_) client_->closed();
+    if (!fetch_ && early_.is_ok())
+      early_ = Status(Code::kClosed, Module::kCli, "the DC AS closed the channel");
+  }
+  std::uint32_t poll(std::uint64_t) override {
+    if (fetch_ && early_.is_ok()) (void)fetch_->poll(0);
+    return 50;
+  }
+  bool finished(Status* result) const override {
+    if (!early_.is_ok()) {
+      *result = early_;
+      return true;
+    }
+    if (!fetch_ || !fetch_->done()) return false;
+    *result = fetch_->result().status();
+    return true;
+  }
+  Result<avatar::JweResult> result() const {
+    if (!early_.is_ok()) return early_;
+    if (!fetch_) return Status(Code::kClosed, Module::kCli, "no channel to the DC AS");
+    return fetch_->result();
+  }
+
+private:
+  static Status send(void* u, ByteSpan m) {
+    auto* self = static_cast<DcFetch*>(u);
+    return self->assoc_->send(self->sid_, m, false);
+  }
+  avatar::EphemeralKey& key_;
+  const imsdc_port_storage& storage_;
+  avatar::FetchOptions options_;
+  dc::Association* assoc_ = nullptr;
+  std::uint16_t sid_ = 0;
+  std::optional<dc::HttpChannelClient> client_;
+  std::optional<avatar::RepresentationFetch> fetch_;
+  Status early_;
+};
 
 int fetch(const Args& a) {
+  // Where the representation comes from: the BAR directly (HTTPS, mutual TLS), or the DC AS
+  // over a data channel whose SDP is exchanged through files in a rendezvous directory.
+  const bool via_dc = a.has("--dc-as-url");
+  if (via_dc == a.has("--bar")) return usage_error("avatar fetch needs --bar URL or --dc-as-url");
+  std::string rendezvous;
+  if (via_dc) {
+    const std::string u = a.get("--dc-as-url");
+    if (u.rfind("file:///", 0) != 0)
+      return usage_error("--dc-as-url takes file:///DIR (offer.sdp and answer.sdp in DIR)");
+    rendezvous = u.substr(7);
+  }
 #ifndef IMSDC_CLI_WITH_LWS
-  (void)a;
-  return usage_error("this imsdc is built without HTTPS");
-#else
-  if (a.has("--dc-as-url"))
-    return usage_error("the DC AS relay path is not in this build; use --bar");
-  for (const char* o : {"--bar", "--rendering", "--ca", "--out"})
+  if (!via_dc) return usage_error("this imsdc is built without HTTPS");
+#endif
+  for (const char* o : {"--rendering", "--out"})
     if (!a.has(o)) return usage_error(std::string("avatar fetch needs ") + o);
+  if (!via_dc && !a.has("--ca")) return usage_error("avatar fetch --bar needs --ca");
   auto rendering = avatar::rendering_from_name(a.get("--rendering"));
   if (!rendering) return usage_error(rendering.status().message());
   const bool sending = rendering.value() == avatar::Rendering::kSendingUe;
   if (rendering.value() == avatar::Rendering::kNetwork)
     return usage_error("network rendering is released to the media function, not to a UE");
   // The HTTPS client presents PEM files; a key inside a PKCS#11 token cannot sign the TLS
-  // handshake through libwebsockets 4.1 yet.
-  if (a.has("--pkcs11"))
+  // handshake through libwebsockets 4.1 yet. Over a data channel DTLS signs through the
+  // keystore port, so any keystore works there.
+  if (!via_dc && a.has("--pkcs11"))
     return fail(cli_err(Code::kUnsupported, "mutual TLS with a PKCS#11 key is not supported by "
                                             "the HTTPS client yet"),
                 "--pkcs11");
@@ -430,7 +506,7 @@ int fetch(const Args& a) {
     key_file = a.get("--dir") + "/device-key.pem";
     cert_file = a.get("--dir") + "/device-cert.pem";
   }
-  if (key_file.empty() || cert_file.empty())
+  if (!via_dc && (key_file.empty() || cert_file.empty()))
     return usage_error("fetch needs the device certificate for mutual TLS: --key F --cert F or "
                        "--dir D");
   std::string dir;
@@ -489,29 +565,46 @@ int fetch(const Args& a) {
 
   auto storage = posix::Storage::open(dir);
   if (!storage) return fail(storage.status(), dir);
-  auto client = transport::HttpsClient::create();
-  if (!client) return fail(client.status(), "HTTPS client");
-  std::string url = a.get("--bar");
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  opt.url = url + "/avatar/representation";
-  opt.ca_file = a.get("--ca");
-  opt.client_cert_file = cert_file;
-  opt.client_key_file = key_file;
   opt.now_s = now_s();
   opt.blob_name = name;
   const bool progress = stderr_is_terminal() && !a.has("--json");
   if (progress) opt.on_progress = show_progress;
   const std::uint32_t timeout_ms = opt.timeout_ms;
-  avatar::RepresentationFetch f(*client.value()->port(), *key, *storage.value()->port());
-  Status s = f.start(std::move(opt));
-  if (!s) return fail(s, "fetch");
-  // The client ends the exchange at its timeout; the loop bound is a second guard.
-  for (std::uint32_t waited = 0; !f.done() && waited < timeout_ms + 2000; waited += 50)
-    (void)f.poll(50);
-  if (progress) (void)std::fputc('\n', stderr);
-  if (!f.done()) return fail(cli_err(Code::kTimeout, "the BAR did not finish in time"), "fetch");
-  auto r = f.result();
+  Result<avatar::JweResult> r = Status(Code::kInternal, Module::kCli);
+  if (via_dc) {
+    opt.url = "/avatar/representation";
+    DcFetch app(*key, *storage.value()->port(), std::move(opt));
+    LinkParams p;
+    p.offerer = true;
+    p.sdp_out = rendezvous + "/offer.sdp";
+    p.sdp_in = rendezvous + "/answer.sdp";
+    p.timeout_s = static_cast<long>(timeout_ms / 1000) + 10;
+    const int rc = run_dc_link(a, p, &app);
+    if (progress) (void)std::fputc('\n', stderr);
+    if (rc != 0) return rc; // run_dc_link printed the error line
+    r = app.result();
+  } else {
+#ifdef IMSDC_CLI_WITH_LWS
+    auto client = transport::HttpsClient::create();
+    if (!client) return fail(client.status(), "HTTPS client");
+    std::string url = a.get("--bar");
+    while (!url.empty() && url.back() == '/')
+      url.pop_back();
+    opt.url = url + "/avatar/representation";
+    opt.ca_file = a.get("--ca");
+    opt.client_cert_file = cert_file;
+    opt.client_key_file = key_file;
+    avatar::RepresentationFetch f(*client.value()->port(), *key, *storage.value()->port());
+    Status s = f.start(std::move(opt));
+    if (!s) return fail(s, "fetch");
+    // The client ends the exchange at its timeout; the loop bound is a second guard.
+    for (std::uint32_t waited = 0; !f.done() && waited < timeout_ms + 2000; waited += 50)
+      (void)f.poll(50);
+    if (progress) (void)std::fputc('\n', stderr);
+    if (!f.done()) return fail(cli_err(Code::kTimeout, "the BAR did not finish in time"), "fetch");
+    r = f.result();
+#endif
+  }
   if (!r) return fail(r.status(), "fetch");
   if (a.has("--json"))
     std::printf("{\"cty\":\"%s\",\"size\":%llu}\n", r.value().cty.c_str(),
@@ -521,7 +614,6 @@ int fetch(const Args& a) {
                        static_cast<unsigned long long>(r.value().size), r.value().cty.c_str(),
                        a.get("--out").c_str());
   return 0;
-#endif
 }
 
 // --- imsdc bench avatar ---------------------------------------------------------------
@@ -774,7 +866,8 @@ int cmd_avatar(int argc, char** argv) {
                         "--in",          "--ephemeral-key", "--jti",
                         "--out",         "--max-size",      "--manifest",
                         "--trust",       "--bar",           "--ca",
-                        "--attestation", "--timeout",       "--dc-as-url"})
+                        "--attestation", "--timeout",       "--dc-as-url",
+                        "--bind"})
     valued.push_back(o);
   if (!a.parse(argc, argv, 1, {"--help", "--json"}, valued)) return usage_error(a.error());
   if (a.has("--help") || a.positional().empty()) {

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "dc/association.h"
 #include "dc/bootstrap_http.h"
+#include "dc_link.h"
 #include "ice/agent.h"
 #include "ice/stun.h"
 #include "imsdc/codec.h"
@@ -50,7 +51,8 @@ constexpr const char* kPeerUsage =
     "Bootstrap channel 0 (HTTP, PROTOCOL_PROFILE section 5): --serve DIR answers GET requests\n"
     "from DIR ('/' is index.html; ETag, 304 on If-None-Match; 16 KiB messages); --get PATH\n"
     "(repeatable) fetches each in turn through an ETag cache and prints status and size,\n"
-    "--get-out writes the last body; the offerer finishes when every GET is answered.\n";
+    "--get-out writes the last body; the offerer finishes when every GET is answered.\n"
+    "imsdc dc relay --help describes the DC AS relay (the answer side of avatar fetch).\n";
 
 constexpr const char* kChannel = "imsdc-peer";
 constexpr std::uint32_t kMaxMessage = 262144;
@@ -148,6 +150,9 @@ struct Echo {
 
 struct Peer {
   FILE* ev = stdout;
+  DcApp* app = nullptr;         // owns the channel when set (dc_link.h)
+  const char* label = kChannel; // the in-band channel's label and protocol
+  const char* protocol = kChannel;
   bool offerer = false;
   bool echo = false;
   bool expect_echo = false;
@@ -204,12 +209,12 @@ struct Peer {
     pump();
   }
   void serve(ByteSpan d) {
-    Result<dc::HttpGet> g = dc::parse_get(d.as_string());
+    Result<dc::HttpRequest> g = dc::parse_request(d.as_string());
     int status = 200;
     Bytes file;
     std::vector<dc::HttpHeader> headers;
-    if (!g.is_ok()) {
-      status = g.status() == Code::kUnsupported ? 405 : 400;
+    if (!g.is_ok() || g->method != "GET") {
+      status = !g.is_ok() && g.status() != Code::kUnsupported ? 400 : 405;
     } else {
       std::string path = g->path == "/" ? "/index.html" : g->path;
       path = path.substr(0, path.find_first_of("?#"));
@@ -289,7 +294,7 @@ struct Peer {
                    self->assoc->peer().subject.c_str(),
                    self->assoc->peer().termination == dc::Termination::kE2ae ? "e2ae" : "e2e");
       if (self->offerer) {
-        auto sid = self->assoc->open_channel(kChannel, kChannel);
+        auto sid = self->assoc->open_channel(self->label, self->protocol);
         if (!sid.is_ok()) return self->finish(sid.status());
         self->channel = sid.value();
       }
@@ -307,9 +312,10 @@ struct Peer {
     auto* self = static_cast<Peer*>(p);
     std::fprintf(self->ev, "channel %u open: label=\"%s\" protocol=\"%s\"%s\n", c.stream_id,
                  c.label.c_str(), c.protocol.c_str(), c.negotiated ? " (sdp)" : "");
-    if (c.label == kChannel) {
+    if (c.label == self->label) {
       self->channel = c.stream_id;
       self->channel_open = true;
+      if (self->app != nullptr) self->app->on_open(*self->assoc, c.stream_id);
       self->pump();
     }
     if (c.stream_id == 0) {
@@ -326,6 +332,8 @@ struct Peer {
       std::fprintf(self->ev, "message on %u: %.*s\n", sid, static_cast<int>(d.size()),
                    reinterpret_cast<const char*>(d.data()));
     }
+    if (self->app != nullptr && self->channel_open && sid == self->channel)
+      return self->app->on_message(d, binary);
     if (sid == 0 && !self->serve_dir.empty()) return self->serve(d);
     if (sid == 0 && self->get_inflight) return self->on_http(d);
     // What arrives on the channel we send on with --expect-echo is the peer's echo: it is
@@ -365,6 +373,7 @@ struct Peer {
     }
   }
   static void on_low(void* p, std::uint16_t) {
+    if (static_cast<Peer*>(p)->app != nullptr) static_cast<Peer*>(p)->app->on_writable();
     static_cast<Peer*>(p)->pump();
     static_cast<Peer*>(p)->pump_echo();
   }
@@ -375,6 +384,7 @@ struct Peer {
     if (sid != self->channel) return;
     self->channel_open = false;
     self->channel_closed = true;
+    if (self->app != nullptr) self->app->on_closed();
     if (!self->offerer) self->finish(Status::ok());
   }
 };
@@ -384,22 +394,26 @@ struct Socket {
   imsdc_port_udp* udp = nullptr;
 };
 
-int run_peer(const Args& a) {
-  const std::string role = a.get("--role");
-  if ((role != "offer" && role != "answer") || !a.has("--sdp-in") || !a.has("--sdp-out"))
-    return usage_error("dc peer needs --role offer|answer, --sdp-in and --sdp-out");
+} // namespace
+
+int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
   const bool use_ice = !a.has("--no-ice");
-  const long timeout_s = std::strtol(a.get("--timeout", "30").c_str(), nullptr, 10);
+  const long timeout_s = p.timeout_s;
   if (timeout_s <= 0) return usage_error("--timeout takes seconds");
   const long linger_s = std::strtol(a.get("--linger", "0").c_str(), nullptr, 10);
   if (linger_s < 0 || linger_s >= timeout_s) return usage_error("--linger takes 0..timeout-1 s");
   const std::uint64_t linger_ms = static_cast<std::uint64_t>(linger_s) * 1000;
   const std::uint64_t deadline = imsdc_port_clock_monotonic_ms() + 1000ull * timeout_s;
   Peer peer;
-  peer.offerer = role == "offer";
+  peer.offerer = p.offerer;
+  peer.app = app;
+  if (app != nullptr) {
+    peer.label = app->label();
+    peer.protocol = app->protocol();
+  }
   peer.echo = a.has("--echo");
   peer.expect_echo = a.has("--expect-echo");
-  if (a.get("--sdp-out") == "-") peer.ev = stderr;
+  if (p.sdp_out == "-") peer.ev = stderr;
   for (const auto& t : a.all("--send"))
     peer.to_send.push_back(Outgoing{Bytes(t.begin(), t.end()), false});
   if (a.has("--send-count")) {
@@ -506,7 +520,7 @@ int run_peer(const Args& a) {
   }
 
   sdp::ChannelPolicy policy;
-  policy.allowed_subprotocols = {kChannel};
+  policy.allowed_subprotocols = {peer.protocol};
   sdp::Negotiated neg;
   if (peer.offerer) {
     sdp::OfferConfig oc;
@@ -515,8 +529,8 @@ int run_peer(const Args& a) {
     if (!offer.is_ok()) return fail(offer.status(), "offer");
     auto text = sdp::generate(offer.value());
     if (!text.is_ok()) return fail(text.status(), "offer");
-    if (Status s = write_sdp(a.get("--sdp-out"), text.value()); !s.is_ok()) return fail(s, "offer");
-    auto answer_text = read_sdp(a.get("--sdp-in"), deadline);
+    if (Status s = write_sdp(p.sdp_out, text.value()); !s.is_ok()) return fail(s, "offer");
+    auto answer_text = read_sdp(p.sdp_in, deadline);
     if (!answer_text.is_ok()) return fail(answer_text.status(), "answer");
     auto answer = sdp::parse(answer_text.value());
     if (!answer.is_ok()) return fail(answer.status(), "answer");
@@ -524,7 +538,7 @@ int run_peer(const Args& a) {
     if (!applied.is_ok()) return fail(applied.status(), "answer");
     neg = applied.value();
   } else {
-    auto offer_text = read_sdp(a.get("--sdp-in"), deadline);
+    auto offer_text = read_sdp(p.sdp_in, deadline);
     if (!offer_text.is_ok()) return fail(offer_text.status(), "offer");
     auto offer = sdp::parse(offer_text.value());
     if (!offer.is_ok()) return fail(offer.status(), "offer");
@@ -534,8 +548,7 @@ int run_peer(const Args& a) {
     if (!answer.is_ok()) return fail(answer.status(), "answer");
     auto text = sdp::generate(answer->sdp);
     if (!text.is_ok()) return fail(text.status(), "answer");
-    if (Status s = write_sdp(a.get("--sdp-out"), text.value()); !s.is_ok())
-      return fail(s, "answer");
+    if (Status s = write_sdp(p.sdp_out, text.value()); !s.is_ok()) return fail(s, "answer");
     neg = answer->result;
   }
   if (!neg.accepted)
@@ -642,6 +655,12 @@ int run_peer(const Args& a) {
       }
     }
     (void)peer.assoc->poll(now);
+    std::uint32_t app_wait = 50;
+    if (app != nullptr) {
+      app_wait = app->poll(now);
+      Status r;
+      if (app->finished(&r)) peer.finish(r);
+    }
     peer.pump();
     peer.pump_echo();
     while (peer.assoc->take_datagram(&d))
@@ -653,7 +672,9 @@ int run_peer(const Args& a) {
       // abort the association.
       closing = true;
       close_at = now + 1000;
-      if (peer.channel_open && peer.result.is_ok()) (void)peer.assoc->close_channel(peer.channel);
+      // With an application its result is its own: the channel still closes in order.
+      if (peer.channel_open && (peer.result.is_ok() || app != nullptr))
+        (void)peer.assoc->close_channel(peer.channel);
     }
     if (closing && (now >= close_at || peer.channel_closed)) {
       peer.assoc->close();
@@ -661,20 +682,20 @@ int run_peer(const Args& a) {
         if (path) send_from(path_local, path_remote, d);
       break;
     }
-    std::uint64_t next = std::min(peer.assoc->next_deadline(), now + 50);
+    std::uint64_t next = std::min(peer.assoc->next_deadline(), now + std::min(app_wait, 50u));
     if (peer.agent) next = std::min(next, peer.agent->next_deadline());
     const std::uint32_t wait = next > now ? static_cast<std::uint32_t>(next - now) : 0;
     if (net->wait) (void)net->wait(net->ctx, handles.data(), handles.size(), wait);
   }
   if (g_stop && !peer.done) peer.finish(Status::ok());
+  if (app != nullptr && peer.channel_open) app->on_closed(); // the association is gone
   std::fprintf(peer.ev, "sent %zu, received %zu\n", peer.sent, peer.received);
   std::fflush(peer.ev);
-  return peer.result.is_ok() ? 0 : fail(peer.result, "dc peer");
+  return peer.result.is_ok() ? 0 : fail(peer.result, app != nullptr ? app->label() : "dc peer");
 }
 
-} // namespace
-
 int cmd_dc(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "relay") return cmd_dc_relay(argc, argv);
   if (argc < 2 || std::string(argv[1]) != "peer") {
     std::fputs(kPeerUsage, argc >= 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
     return argc >= 2 && std::string(argv[1]) == "--help" ? 0 : 2;
@@ -690,9 +711,18 @@ int cmd_dc(int argc, char** argv) {
     std::fputs(kPeerUsage, stdout);
     return 0;
   }
-  return run_peer(a);
+  const std::string role = a.get("--role");
+  if ((role != "offer" && role != "answer") || !a.has("--sdp-in") || !a.has("--sdp-out"))
+    return usage_error("dc peer needs --role offer|answer, --sdp-in and --sdp-out");
+  LinkParams p;
+  p.offerer = role == "offer";
+  p.sdp_in = a.get("--sdp-in");
+  p.sdp_out = a.get("--sdp-out");
+  p.timeout_s = std::strtol(a.get("--timeout", "30").c_str(), nullptr, 10);
+  return run_dc_link(a, p, nullptr);
 }
 
+namespace {
 constexpr const char* kSdpUsage =
     "usage: imsdc sdp offer [--bootstrap] [--app-channel LABEL[:SUBPROTOCOL]]...\n"
     "                       [--address ADDR] [--port N] [--key F --cert F | --dir D | --pkcs11 "
@@ -703,6 +733,8 @@ constexpr const char* kSdpUsage =
     "a=setup:actpass, a fresh tls-id, max-message-size; --bootstrap adds the local bootstrap\n"
     "channels (dcmap 0 and 10, subprotocol http); each --app-channel adds an application\n"
     "channel on stream 1000, 1002, ... negotiated by a=dcmap.\n";
+
+} // namespace
 
 int cmd_sdp(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) != "offer") {

@@ -31,9 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       build_get(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), "h");
   if (req.is_ok() && req->find("\r\n\r\n") != req->size() - 4) std::abort();
   // The serving side: whatever it accepts has a clean absolute path.
-  Result<HttpGet> g = parse_get(std::string_view(reinterpret_cast<const char*>(data), size));
-  if (g.is_ok() &&
-      (g->path.empty() || g->path[0] != '/' || g->path.find_first_of(" \r\n") != std::string::npos))
+  Result<HttpRequest> g =
+      parse_request(std::string_view(reinterpret_cast<const char*>(data), size), 4096);
+  if (g.is_ok() && (g->path.empty() || g->path[0] != '/' ||
+                    g->path.find_first_of(" \r\n") != std::string::npos || g->body.size() > 4096))
     std::abort();
   return 0;
 }

@@ -10,10 +10,13 @@
 # with UE-B's key (requested under UE-A's certificate, the x5c leaf); refusals: another
 # subscriber's avatar (not_owner, 5), an unknown avatar (8), an expired attestation (5), a
 # replayed one (8), a device certificate from another CA (TLS, 6), an iss that is not the
-# certificate's IMPU (5), a requester that is not the x5c leaf (5). Relay path (curl plays
-# the DC AS, its certificate naming dc_as): the JWE decrypts with imsdc avatar decrypt; a
-# requester that is not the named dc_as and an x5c from another CA are refused. A manifest
-# from the BAR verifies the fetched representation. No refusal leaves an output file.
+# certificate's IMPU (5), a requester that is not the x5c leaf (5). Relay path (imsdc avatar
+# fetch --dc-as-url on a data channel to imsdc dc relay, whose certificate names dc_as; the
+# relay asks the BAR over mutual TLS): sending-ue, receiving-ue, and the BAR's refusals of
+# another subscriber's avatar, an expired and a replayed attestation, an x5c from another CA,
+# an iss that is not the certificate's IMPU and a relay that is not the named dc_as. A
+# manifest from the BAR verifies the fetched representation. No refusal leaves an output
+# file.
 set -euo pipefail
 IMSDC=$1
 KEEP=0
@@ -69,10 +72,12 @@ UE_B=(--key "$T/ue-b-key.pem" --cert "$T/ue-b.pem")
 # --- the BAR ------------------------------------------------------------------------------
 head -c 300000 /dev/urandom >"$T/alice.glb"
 head -c 1000 /dev/urandom >"$T/bob.glb"
+head -c 8388608 /dev/urandom >"$T/alice-hd.glb"
 cat >"$T/bar.json" <<JSON
 {"bar_id":"bar.ims.example","ca":"ca/root.pem","cert":"bar.pem","key":"bar-key.pem",
- "subscribers":{"sip:alice@ims.example":["av-alice"],"sip:bob@ims.example":["av-bob"]},
+ "subscribers":{"sip:alice@ims.example":["av-alice","av-alice-hd"],"sip:bob@ims.example":["av-bob"]},
  "avatars":{"av-alice":{"file":"alice.glb","cty":"model/gltf-binary"},
+            "av-alice-hd":{"file":"alice-hd.glb","cty":"model/gltf-binary"},
             "av-bob":{"file":"bob.glb","cty":"model/gltf-binary"}},
  "signer":{"cert":"signer.pem","key":"signer-key.pem"}}
 JSON
@@ -169,36 +174,88 @@ expect "iss is not the certificate's IMPU -> untrusted_certificate" 5 \
 grep -q "iss is not the certificate's IMPU" "$T/bar.log" && pass "BAR logged the iss reason" \
   || fail "iss" "BAR log lacks the reason"
 
-echo "--- relay path: curl (OpenSSL) as the DC AS, imsdc avatar decrypt"
-post() { # post CERTPREFIX ATTESTATION OUT -> prints the HTTP status
-  curl -s -o "$3" -w '%{http_code}' --cacert "$CA/root.pem" --cert "$1.pem" --key "$1-key.pem" \
-    -H 'Content-Type: application/jwt' --data-binary "@$2" "$BAR/avatar/representation"
-}
-relay_case() { # relay_case NAME WANT-STATUS WANT-CODE CERTPREFIX ATTESTATION
-  local got
-  got=$(post "$4" "$5" "$T/relay.body")
-  if [[ $got == "$2" ]] && grep -q "\"error\":\"$3\"" "$T/relay.body"; then
-    pass "$1 ($got $3)"
-  else
-    fail "$1" "HTTP $got: $(head -c 200 "$T/relay.body")"
+echo "--- relay path: imsdc avatar fetch over a data channel to imsdc dc relay (the DC AS)"
+# relay_fetch NAME WANT RE OUT RELAY-CERT-PREFIX -- fetch ARGS...: one relay process per
+# fetch (it ends when the UE closes the channel); SDP through a rendezvous directory; every
+# socket on 127.0.0.1.
+relay_fetch() {
+  local name=$1 want=$2 re=$3 out=$4 who=$5 d rp rrc
+  shift 6
+  d=$(mktemp -d "$T/rv.XXXXXX")
+  "$IMSDC" dc relay --sdp-in "$d/offer.sdp" --sdp-out "$d/answer.sdp" --bar "$BAR" \
+    --ca "$CA/root.pem" --key "$who-key.pem" --cert "$who.pem" --bind 127.0.0.1 --timeout 60 \
+    >"$d/relay.out" 2>"$d/relay.log" &
+  rp=$!
+  expect "$name" "$want" "$re" "$out" -- avatar fetch --dc-as-url "file://$d" --bind 127.0.0.1 \
+    "$@"
+  set +e
+  wait "$rp"
+  rrc=$?
+  set -e
+  if ((rrc != 0)); then
+    fail "$name" "the relay exited $rrc"
+    sed 's/^/      | relay: /' "$d/relay.log" | tail -n 5
+  elif [[ $want == 0 ]] && ! grep -q "BAR answered 200" "$d/relay.log"; then
+    fail "$name" "the relay did not log the BAR's 200"
   fi
+  cp "$d/relay.log" "$T/last-relay.log"
 }
-"$IMSDC" avatar attest "${UE_A[@]}" --avatar-id av-alice "${CLAIMS[@]}" --rendering sending-ue \
-  --export-ephemeral "$T/s1.key" --json >"$T/s1.json"
-sed -E 's/.*"jws":"([^"]+)".*/\1/' "$T/s1.json" >"$T/s1.att"
-JTI=$(sed -E 's/.*"jti":"([^"]+)".*/\1/' "$T/s1.json")
-code=$(post "$T/dcas" "$T/s1.att" "$T/s1.jwe")
-if [[ $code == 200 ]]; then pass "relay: the DC AS gets the JWE"; else fail "relay" "HTTP $code"; fi
-expect "relay: UE decrypts the relayed JWE" 0 "" "$T/out/s1.glb" -- avatar decrypt \
-  --in "$T/s1.jwe" --ephemeral-key "$T/s1.key" --jti "$JTI" --out "$T/out/s1.glb"
-same "relay" "$T/alice.glb" "$T/out/s1.glb"
-relay_case "relay: the same attestation again" 409 replayed "$T/dcas" "$T/s1.att"
-"$IMSDC" avatar attest "${UE_A[@]}" --avatar-id av-alice "${CLAIMS[@]}" --rendering sending-ue \
-  >"$T/s2.att"
-relay_case "relay: requester is not the named dc_as" 403 wrong_requester "$T/other-as" "$T/s2.att"
-"$IMSDC" avatar attest --key "$T/ue-x-key.pem" --cert "$T/ue-x.pem" --avatar-id av-alice \
-  "${CLAIMS[@]}" --rendering sending-ue >"$T/s3.att"
-relay_case "relay: x5c from another CA" 401 untrusted_certificate "$T/dcas" "$T/s3.att"
+RELAY=(--rendering sending-ue --avatar-id av-alice "${CLAIMS[@]}")
+relay_fetch "relay: sending-ue" 0 "" "$T/out/s1.glb" "$T/dcas" -- "${UE_A[@]}" "${RELAY[@]}" \
+  --out "$T/out/s1.glb"
+same "relay: sending-ue" "$T/alice.glb" "$T/out/s1.glb"
+
+relay_fetch "relay: sending-ue, 8 MiB streamed through" 0 "" "$T/out/hd.glb" "$T/dcas" -- \
+  "${UE_A[@]}" --rendering sending-ue --avatar-id av-alice-hd "${CLAIMS[@]}" \
+  --out "$T/out/hd.glb"
+same "relay: 8 MiB" "$T/alice-hd.glb" "$T/out/hd.glb"
+grep -h "BAR answered" "$T/last-relay.log" | sed 's/^/      /'
+
+receiving r4
+relay_fetch "relay: receiving-ue with UE-B's key" 0 "" "$T/out/b4.glb" "$T/dcas" -- "${UE_B[@]}" \
+  --rendering receiving-ue --attestation "$T/r4.att" --ephemeral-key "$T/r4.key" \
+  --out "$T/out/b4.glb"
+same "relay: receiving-ue" "$T/alice.glb" "$T/out/b4.glb"
+
+relay_fetch "relay: another subscriber's avatar -> not_owner" 5 "BAR: not_owner" \
+  "$T/out/rn.glb" "$T/dcas" -- "${UE_A[@]}" --rendering sending-ue --avatar-id av-bob \
+  "${CLAIMS[@]}" --out "$T/out/rn.glb"
+
+# UE-A's attestation signed an hour ago (expired), fetched by UE-B.
+"$IMSDC" avatar ephemeral --export-ephemeral "$T/r7.key" >"$T/r7.pub"
+"$IMSDC" --now $(($(date +%s) - 3600)) avatar attest "${UE_A[@]}" --avatar-id av-alice \
+  "${CLAIMS[@]}" --rendering receiving-ue --peer-epk "$T/r7.pub" >"$T/r7.att"
+relay_fetch "relay: expired attestation -> expired" 5 "BAR: expired" "$T/out/re.glb" "$T/dcas" \
+  -- "${UE_B[@]}" --rendering receiving-ue --attestation "$T/r7.att" \
+  --ephemeral-key "$T/r7.key" --out "$T/out/re.glb"
+
+receiving r5
+cp "$T/r5.key" "$T/r5-copy.key"
+relay_fetch "relay: receiving-ue once more" 0 "" "$T/out/b5.glb" "$T/dcas" -- "${UE_B[@]}" \
+  --rendering receiving-ue --attestation "$T/r5.att" --ephemeral-key "$T/r5.key" \
+  --out "$T/out/b5.glb"
+relay_fetch "relay: replayed attestation -> replayed" 8 "BAR: replayed" "$T/out/rr.glb" \
+  "$T/dcas" -- "${UE_B[@]}" --rendering receiving-ue --attestation "$T/r5.att" \
+  --ephemeral-key "$T/r5-copy.key" --out "$T/out/rr.glb"
+
+relay_fetch "relay: x5c from another CA -> untrusted_certificate" 5 \
+  "BAR: untrusted_certificate" "$T/out/rc.glb" "$T/dcas" -- --key "$T/ue-x-key.pem" \
+  --cert "$T/ue-x.pem" "${RELAY[@]}" --out "$T/out/rc.glb"
+
+"$IMSDC" avatar ephemeral --export-ephemeral "$T/r6.key" >"$T/r6.pub"
+NOW=$(date +%s)
+printf '{"iss":"sip:alice@ims.example","avatar_id":"av-alice","dc_as":"dcas.ims.example","aud":"bar.ims.example","rendering":"receiving-ue","epk":%s,"iat":%s,"exp":%s,"jti":"iss-relay-%s"}' \
+  "$(cat "$T/r6.pub")" "$NOW" $((NOW + 60)) "$NOW" >"$T/r6.json"
+node "$INTEROP/jws-sign.mjs" --key "$T/ue-b-key.pem" --cert "$T/ue-b.pem" --claims "$T/r6.json" \
+  --typ avatar-attestation+jwt >"$T/r6.att"
+relay_fetch "relay: iss is not the certificate's IMPU -> untrusted_certificate" 5 \
+  "BAR: untrusted_certificate" "$T/out/ri.glb" "$T/dcas" -- "${UE_B[@]}" \
+  --rendering receiving-ue --attestation "$T/r6.att" --ephemeral-key "$T/r6.key" \
+  --out "$T/out/ri.glb"
+
+relay_fetch "relay: requester is not the named dc_as -> wrong_requester" 5 \
+  "BAR: wrong_requester" "$T/out/rw.glb" "$T/other-as" -- "${UE_A[@]}" "${RELAY[@]}" \
+  --out "$T/out/rw.glb"
 
 echo "--- manifest (section 8) from the BAR"
 code=$(curl -s -o "$T/manifest" -w '%{http_code}' --cacert "$CA/root.pem" --cert "$T/dcas.pem" \

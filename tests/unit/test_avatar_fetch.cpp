@@ -9,6 +9,8 @@
 
 #include "avatar/fetch.h"
 #include "avatar/tokens.h"
+#include "dc/bootstrap_http.h"
+#include "dc/http_channel.h"
 #include "imsdc/codec.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port/transport.h"
@@ -256,6 +258,130 @@ TEST_F(AvatarFetch, ReceivingUeAttestationMustNameOurKey) {
   EXPECT_EQ(avatar::receiving_attestation_jti(sending.value().jws, peer).status().code(),
             Code::kBinding);
   EXPECT_EQ(avatar::receiving_attestation_jti("a.b", peer).status().code(), Code::kMalformed);
+}
+
+// The data-channel path: the same fetch over dc::HttpChannelClient. The test plays the DC AS:
+// it parses the one request message and answers in 16 KiB messages, as the relay does.
+struct DcAs {
+  std::vector<std::string> requests;
+  static Status send(void* u, ByteSpan m) {
+    static_cast<DcAs*>(u)->requests.push_back(std::string(m.as_string()));
+    return Status::ok();
+  }
+};
+
+FetchOptions dc_options() {
+  FetchOptions o;
+  o.url = "/avatar/representation";
+  o.attestation = "att.jws.sig";
+  o.jti = kJti;
+  o.now_s = kNow;
+  o.blob_name = kBlob;
+  return o;
+}
+
+std::vector<Bytes> answer(int status, const char* type, std::string_view body) {
+  return dc::build_response(status, "X", {{"Content-Type", type}}, ByteSpan(body), 16384).value();
+}
+
+TEST_F(AvatarFetch, OverADataChannelToTheDcAs) {
+  Bytes plain(100000);
+  for (std::size_t i = 0; i < plain.size(); ++i)
+    plain[i] = static_cast<std::uint8_t>(i * 13);
+  const std::string jwe = encrypt(key_.public_key(), plain);
+  DcAs as;
+  dc::HttpChannelClient ch(DcAs::send, &as, 65536, "dc-as");
+  RepresentationFetch f(*ch.port(), key_, *storage_.port());
+  ASSERT_TRUE(f.start(dc_options()).is_ok());
+  ASSERT_EQ(as.requests.size(), 1u);
+  auto req = dc::parse_request(as.requests[0], IMSDC_MAX_JWS_SIZE);
+  ASSERT_TRUE(req.is_ok());
+  EXPECT_EQ(req->method, "POST");
+  EXPECT_EQ(req->path, "/avatar/representation");
+  EXPECT_EQ(req->content_type, "application/jwt");
+  EXPECT_EQ(req->body, "att.jws.sig");
+  const std::vector<Bytes> msgs = answer(200, "application/jose", jwe);
+  ASSERT_GT(msgs.size(), 5u);
+  for (const Bytes& m : msgs) {
+    EXPECT_FALSE(f.done());
+    EXPECT_TRUE(storage_.blob_names().empty()); // nothing before the tag verified
+    ch.feed(ByteSpan(m));
+  }
+  ASSERT_TRUE(f.done());
+  auto r = f.result();
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r.value().size, plain.size());
+  ASSERT_NE(storage_.blob(kBlob), nullptr);
+  EXPECT_EQ(*storage_.blob(kBlob), plain);
+  EXPECT_FALSE(ch.busy());
+}
+
+TEST_F(AvatarFetch, OverADataChannelFailuresStoreNothing) {
+  const Bytes plain(50000, 0x5a);
+  struct Case {
+    const char* what;
+    Code want;
+  };
+  for (const Case c : {Case{"refused", Code::kAuthRejected}, Case{"closed midway", Code::kNetwork},
+                       Case{"timeout", Code::kNetwork}, Case{"over max-size", Code::kTooLarge},
+                       Case{"tampered byte", Code::kAuthFailed}}) {
+    auto k = EphemeralKey::generate(kNow);
+    ASSERT_TRUE(k.is_ok());
+    EphemeralKey key = std::move(k.value());
+    std::string jwe = encrypt(key.public_key(), plain);
+    DcAs as;
+    dc::HttpChannelClient ch(DcAs::send, &as, 65536, "dc-as");
+    RepresentationFetch f(*ch.port(), key, *storage_.port());
+    FetchOptions o = dc_options();
+    o.timeout_ms = 5000;
+    if (std::string(c.what) == "over max-size") o.max_plaintext = 1000;
+    ASSERT_TRUE(f.start(std::move(o)).is_ok()) << c.what;
+    const std::string what = c.what;
+    if (what == "tampered byte") jwe[jwe.size() / 2] = jwe[jwe.size() / 2] == 'A' ? 'B' : 'A';
+    std::vector<Bytes> msgs = what == "refused"
+                                  ? answer(403, "application/json", R"({"error":"not_owner"})")
+                                  : answer(200, "application/jose", jwe);
+    if (what == "closed midway" || what == "timeout") msgs.resize(2);
+    for (const Bytes& m : msgs)
+      ch.feed(ByteSpan(m));
+    if (what == "closed midway") ch.closed();
+    if (what == "timeout") {
+      ASSERT_TRUE(f.poll(0).is_ok());
+      EXPECT_FALSE(f.done()) << c.what;
+      fake::advance_ms(5001);
+      ASSERT_TRUE(f.poll(0).is_ok());
+    }
+    ASSERT_TRUE(f.done()) << c.what;
+    EXPECT_EQ(f.result().status().code(), c.want)
+        << c.what << ": " << f.result().status().message();
+    EXPECT_TRUE(storage_.blob_names().empty()) << c.what;
+    EXPECT_EQ(storage_.open_blobs(), 0u) << c.what;
+    EXPECT_TRUE(key.used()) << c.what; // consumed or destroyed either way
+  }
+}
+
+TEST(HttpChannelClient, RefusesWhatCannotBeOneRequestMessage) {
+  DcAs as;
+  dc::HttpChannelClient ch(DcAs::send, &as, 512, "dc-as");
+  imsdc_http_events ev{};
+  imsdc_http_request r{};
+  r.method = "POST";
+  r.content_type = "application/jwt";
+  const std::string big(600, 'x');
+  r.body = reinterpret_cast<const std::uint8_t*>(big.data());
+  r.body_len = big.size();
+  r.url = "/avatar/representation";
+  EXPECT_EQ(ch.port()->request(ch.port()->ctx, &r, &ev), IMSDC_PORT_EINVAL); // > one message
+  r.body_len = 10;
+  r.url = "https://bar/avatar/representation";
+  EXPECT_EQ(ch.port()->request(ch.port()->ctx, &r, &ev), IMSDC_PORT_EINVAL); // not a path
+  r.url = "/x";
+  r.method = "DELETE";
+  EXPECT_EQ(ch.port()->request(ch.port()->ctx, &r, &ev), IMSDC_PORT_EINVAL);
+  r.method = "POST";
+  EXPECT_EQ(ch.port()->request(ch.port()->ctx, &r, &ev), IMSDC_PORT_OK);
+  EXPECT_EQ(ch.port()->request(ch.port()->ctx, &r, &ev), IMSDC_PORT_EINVAL); // one at a time
+  EXPECT_EQ(as.requests.size(), 1u);
 }
 
 } // namespace

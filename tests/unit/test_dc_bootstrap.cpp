@@ -160,22 +160,121 @@ TEST(DcBootstrapHttp, RequestAndResponseBuilding) {
             Code::kInvalidArgument);
   EXPECT_EQ(build_response(200, "OK", {{"X", "a\r\nY: b"}}, ByteSpan(), 1024).status().code(),
             Code::kInvalidArgument);
+  // A head for a body that follows later: chunked when the length is unknown.
+  HttpResponseParser p2;
+  Result<std::string> h = build_response_head(502, "Bad Gateway", {{"X", "y"}}, -1);
+  ASSERT_TRUE(h.is_ok());
+  EXPECT_EQ(h.value(), "HTTP/1.1 502 Bad Gateway\r\nX: y\r\nTransfer-Encoding: chunked\r\n\r\n");
+  ASSERT_TRUE(p2.feed(ByteSpan(h.value() + "2\r\nok\r\n0\r\n\r\n")).is_ok());
+  ASSERT_TRUE(p2.complete());
+  EXPECT_EQ(p2.response().body, bytes("ok"));
+  EXPECT_EQ(build_response_head(200, "OK", {}, 7).value(),
+            "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
+  EXPECT_EQ(build_response_head(200, "OK", {{"Transfer-Encoding", "chunked"}}, 1).status().code(),
+            Code::kInvalidArgument);
 }
 
 TEST(DcBootstrapHttp, ServingSideParsesWhatTheClientBuilds) {
-  Result<HttpGet> g = parse_get(build_get("/apps/x.html", "h", "\"e1\"").value());
+  Result<HttpRequest> g = parse_request(build_get("/apps/x.html", "h", "\"e1\"").value());
   ASSERT_TRUE(g.is_ok());
+  EXPECT_EQ(g->method, "GET");
   EXPECT_EQ(g->path, "/apps/x.html");
   EXPECT_EQ(g->if_none_match, "\"e1\"");
-  EXPECT_TRUE(parse_get("GET / HTTP/1.1\r\n\r\n").value().if_none_match.empty());
-  EXPECT_EQ(parse_get("POST / HTTP/1.1\r\n\r\n").status().code(), Code::kUnsupported);
-  EXPECT_EQ(parse_get("GET / HTTP/1.1\r\n").status().code(), Code::kMalformed); // incomplete
-  EXPECT_EQ(parse_get("GET / HTTP/1.1\r\n\r\nX").status().code(), Code::kMalformed);
-  EXPECT_EQ(parse_get("GET x HTTP/1.1\r\n\r\n").status().code(), Code::kMalformed);
-  EXPECT_EQ(parse_get("GET / HTTP/1.0\r\n\r\n").status().code(), Code::kMalformed);
-  EXPECT_EQ(parse_get("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n").status().code(), Code::kMalformed);
-  EXPECT_EQ(parse_get("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n").status().code(),
+  EXPECT_TRUE(parse_request("GET / HTTP/1.1\r\n\r\n").value().if_none_match.empty());
+  EXPECT_EQ(parse_request("PUT / HTTP/1.1\r\n\r\n").status().code(), Code::kUnsupported);
+  EXPECT_EQ(parse_request("GET / HTTP/1.1\r\n").status().code(), Code::kMalformed); // incomplete
+  EXPECT_EQ(parse_request("GET / HTTP/1.1\r\n\r\nX").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_request("GET x HTTP/1.1\r\n\r\n").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_request("GET / HTTP/1.0\r\n\r\n").status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_request("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n").status().code(),
+            Code::kMalformed);
+  EXPECT_EQ(parse_request("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n").status().code(),
             Code::kTooLarge);
+}
+
+TEST(DcBootstrapHttp, PostCarriesExactlyItsBody) {
+  const std::string jws = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
+  Result<std::string> m = build_post("/avatar/representation", "dc-as", "application/jwt", jws);
+  ASSERT_TRUE(m.is_ok());
+  EXPECT_EQ(m.value(), "POST /avatar/representation HTTP/1.1\r\nHost: dc-as\r\n"
+                       "Content-Type: application/jwt\r\nContent-Length: 29\r\n\r\n" +
+                           jws);
+  Result<HttpRequest> r = parse_request(m.value(), 1024);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->path, "/avatar/representation");
+  EXPECT_EQ(r->content_type, "application/jwt");
+  EXPECT_EQ(r->body, jws);
+  // The body must be exactly Content-Length bytes, within the caller's bound.
+  EXPECT_EQ(parse_request(m.value(), 28).status().code(), Code::kTooLarge);
+  EXPECT_EQ(parse_request(m.value() + "x", 1024).status().code(), Code::kMalformed);
+  EXPECT_EQ(parse_request(m.value().substr(0, m->size() - 1), 1024).status().code(),
+            Code::kMalformed);
+  EXPECT_EQ(parse_request("POST / HTTP/1.1\r\n\r\nabc", 1024).status().code(), Code::kMalformed);
+  EXPECT_EQ(
+      parse_request("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 1024)
+          .status()
+          .code(),
+      Code::kMalformed);
+  EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 1024)
+                .status()
+                .code(),
+            Code::kMalformed);
+  EXPECT_EQ(build_post("/", "h", "", "x").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(build_post("/", "h", "a\r\nb", "x").status().code(), Code::kInvalidArgument);
+}
+
+struct Streamed {
+  int heads = 0;
+  int status = 0;
+  std::string body;
+  int stop_after = -1; // pieces
+  int pieces = 0;
+};
+
+TEST(DcBootstrapHttp, StreamingSinkGetsHeadThenBodyPiecesNotHeld) {
+  Streamed st;
+  HttpResponseParser::Limits lim;
+  lim.max_body = 1u << 20;
+  HttpResponseParser p(lim);
+  HttpResponseParser::Sink sink;
+  sink.user = &st;
+  sink.on_head = [](void* u, const HttpResponse& h) {
+    auto* s = static_cast<Streamed*>(u);
+    ++s->heads;
+    s->status = h.status;
+    return s->body.empty() ? 0 : -1; // the head comes before any body byte
+  };
+  sink.on_body = [](void* u, const std::uint8_t* d, std::size_t n) {
+    auto* s = static_cast<Streamed*>(u);
+    s->body.append(reinterpret_cast<const char*>(d), n);
+    return ++s->pieces == s->stop_after ? -1 : 0;
+  };
+  p.set_sink(sink);
+  const std::string body(300000, 'q');
+  auto msgs = build_response(200, "OK", {{"Content-Type", "application/jose"}},
+                             ByteSpan(std::string_view(body)), 16384);
+  ASSERT_TRUE(msgs.is_ok());
+  for (const Bytes& m : msgs.value())
+    ASSERT_TRUE(p.feed(ByteSpan(m)).is_ok());
+  ASSERT_TRUE(p.complete());
+  EXPECT_EQ(st.heads, 1);
+  EXPECT_EQ(st.status, 200);
+  EXPECT_EQ(st.body, body);
+  EXPECT_TRUE(p.response().body.empty()); // streamed, not held
+
+  // Chunked framing streams too; a consumer that stops fails the parser.
+  Streamed st2;
+  st2.stop_after = 2;
+  sink.user = &st2;
+  p.set_sink(sink);
+  p.reset();
+  ASSERT_TRUE(p.feed(ByteSpan(std::string_view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                               "\r\n3\r\nabc\r\n")))
+                  .is_ok());
+  EXPECT_EQ(p.feed(ByteSpan(std::string_view("2\r\nde\r\n0\r\n\r\n"))).code(), Code::kIo);
+  EXPECT_EQ(st2.body, "abcde");
+  EXPECT_FALSE(p.complete());
 }
 
 HttpResponse response(int status, std::string_view body, std::string_view etag = {}) {

@@ -85,12 +85,29 @@ Result<std::string> build_get(std::string_view path, std::string_view host,
   return r;
 }
 
-Result<HttpGet> parse_get(std::string_view m) {
-  if (m.size() > 8192) return err(Code::kTooLarge, "request too large");
+Result<std::string> build_post(std::string_view path, std::string_view host,
+                               std::string_view content_type, std::string_view body) {
+  Result<std::string> get = build_get(path, host);
+  if (!get.is_ok()) return get.status();
+  if (content_type.empty() || !clean(content_type, true))
+    return err(Code::kInvalidArgument, "bad content type");
+  std::string r = std::move(get.value());
+  r.replace(0, 3, "POST");
+  r.resize(r.size() - 2); // reopen the head
+  r.append("Content-Type: ").append(content_type).append("\r\n");
+  r.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+  r.append(body);
+  return r;
+}
+
+Result<HttpRequest> parse_request(std::string_view m, std::size_t max_body) {
   const std::size_t end = m.find("\r\n\r\n");
-  if (end == std::string_view::npos || end + 4 != m.size())
-    return err(Code::kMalformed, "not one complete request");
+  if (end == std::string_view::npos)
+    return m.size() > 8192 ? err(Code::kTooLarge, "request head too large")
+                           : err(Code::kMalformed, "not one complete request");
+  if (end + 4 > 8192) return err(Code::kTooLarge, "request head too large");
   std::string_view head = m.substr(0, end + 2);
+  const std::string_view body = m.substr(end + 4);
   const std::size_t eol = head.find("\r\n");
   const std::string_view line = head.substr(0, eol);
   head.remove_prefix(eol + 2);
@@ -98,12 +115,16 @@ Result<HttpGet> parse_get(std::string_view m) {
   const std::size_t sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp1 == sp2 || line.substr(sp2 + 1) != "HTTP/1.1")
     return err(Code::kMalformed, "bad request line");
-  if (line.substr(0, sp1) != "GET") return err(Code::kUnsupported, "only GET is served");
-  HttpGet g;
-  g.path = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
-  if (g.path.empty() || g.path.front() != '/' || !clean(g.path, false))
+  HttpRequest r;
+  r.method = std::string(line.substr(0, sp1));
+  if (r.method != "GET" && r.method != "POST")
+    return err(Code::kUnsupported, "only GET and POST are served");
+  r.path = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  if (r.path.empty() || r.path.front() != '/' || !clean(r.path, false))
     return err(Code::kMalformed, "bad request target");
   std::size_t fields = 0;
+  bool have_length = false;
+  std::uint64_t length = 0;
   while (!head.empty()) {
     const std::size_t e = head.find("\r\n");
     const std::string_view l = head.substr(0, e);
@@ -111,27 +132,61 @@ Result<HttpGet> parse_get(std::string_view m) {
     const std::size_t colon = l.find(':');
     if (colon == std::string_view::npos || !token(l.substr(0, colon)) || ++fields > 32)
       return err(Code::kMalformed, "bad request header");
+    const std::string_view name = l.substr(0, colon);
     const std::string_view value = trim(l.substr(colon + 1));
     if (!clean(value, true)) return err(Code::kMalformed, "control character in header");
-    if (iequal(l.substr(0, colon), "If-None-Match")) g.if_none_match = std::string(value);
+    if (iequal(name, "If-None-Match")) r.if_none_match = std::string(value);
+    if (iequal(name, "Content-Type")) r.content_type = std::string(value);
+    if (iequal(name, "Transfer-Encoding"))
+      return err(Code::kMalformed, "a request on a DC is one message: no transfer coding");
+    if (iequal(name, "Content-Length")) {
+      std::uint64_t v = 0;
+      if (!decimal(value, &v) || have_length) return err(Code::kMalformed, "bad Content-Length");
+      have_length = true;
+      length = v;
+    }
   }
-  return g;
+  if (r.method == "GET") {
+    if (!body.empty() || (have_length && length != 0))
+      return err(Code::kMalformed, "GET with a body");
+    return r;
+  }
+  if (!have_length) return err(Code::kMalformed, "POST without Content-Length");
+  if (length > max_body) return err(Code::kTooLarge, "request body over the limit");
+  if (length != body.size()) return err(Code::kMalformed, "body differs from Content-Length");
+  r.body = std::string(body);
+  return r;
+}
+
+Result<std::string> build_response_head(int status, std::string_view reason,
+                                        const std::vector<HttpHeader>& headers,
+                                        std::int64_t content_length) {
+  if (status < 100 || status > 599 || !clean(reason, true))
+    return err(Code::kInvalidArgument, "bad status line");
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
+  head.append(reason).append("\r\n");
+  for (const HttpHeader& h : headers) {
+    if (!token(h.name) || !clean(h.value, true) || iequal(h.name, "Content-Length") ||
+        iequal(h.name, "Transfer-Encoding"))
+      return err(Code::kInvalidArgument, "bad response header");
+    head.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  if (content_length >= 0) {
+    head.append("Content-Length: ").append(std::to_string(content_length)).append("\r\n\r\n");
+  } else {
+    head.append("Transfer-Encoding: chunked\r\n\r\n");
+  }
+  return head;
 }
 
 Result<std::vector<Bytes>> build_response(int status, std::string_view reason,
                                           const std::vector<HttpHeader>& headers, ByteSpan body,
                                           std::size_t max_message) {
-  if (status < 100 || status > 599 || max_message < 64 || !clean(reason, true))
-    return err(Code::kInvalidArgument, "bad status line or message size");
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
-  head.append(reason).append("\r\n");
-  for (const HttpHeader& h : headers) {
-    if (!token(h.name) || !clean(h.value, true) || iequal(h.name, "Content-Length"))
-      return err(Code::kInvalidArgument, "bad response header");
-    head.append(h.name).append(": ").append(h.value).append("\r\n");
-  }
-  head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
-  Bytes all(head.begin(), head.end());
+  if (max_message < 64) return err(Code::kInvalidArgument, "message size below 64");
+  Result<std::string> head =
+      build_response_head(status, reason, headers, static_cast<std::int64_t>(body.size()));
+  if (!head.is_ok()) return head.status();
+  Bytes all(head->begin(), head->end());
   all.insert(all.end(), body.begin(), body.end());
   std::vector<Bytes> out;
   for (std::size_t i = 0; i < all.size(); i += max_message) {
@@ -152,6 +207,7 @@ void HttpResponseParser::reset() {
   line_.clear();
   trailer_bytes_ = 0;
   remaining_ = 0;
+  body_bytes_ = 0;
   response_ = HttpResponse();
 }
 
@@ -248,9 +304,21 @@ Status HttpResponseParser::parse_head() {
   } else if (length > limits_.max_body) {
     return err(Code::kTooLarge, "response body over the limit");
   } else {
-    remaining_ = static_cast<std::size_t>(length);
-    response_.body.reserve(remaining_);
+    remaining_ = length;
+    if (sink_.on_body == nullptr) response_.body.reserve(static_cast<std::size_t>(remaining_));
     state_ = remaining_ == 0 ? State::kDone : State::kBody;
+  }
+  if (sink_.on_head != nullptr && sink_.on_head(sink_.user, response_) < 0)
+    return err(Code::kIo, "the response consumer stopped");
+  return Status::ok();
+}
+
+Status HttpResponseParser::body(ByteSpan piece) {
+  body_bytes_ += piece.size();
+  if (sink_.on_body == nullptr) {
+    response_.body.insert(response_.body.end(), piece.begin(), piece.end());
+  } else if (sink_.on_body(sink_.user, piece.data(), piece.size()) < 0) {
+    return err(Code::kIo, "the response consumer stopped");
   }
   return Status::ok();
 }
@@ -282,9 +350,10 @@ Status HttpResponseParser::feed(ByteSpan data) {
     }
     case State::kBody:
     case State::kChunkData: {
-      const std::size_t n = std::min(remaining_, data.size() - i);
-      response_.body.insert(response_.body.end(), data.begin() + static_cast<std::ptrdiff_t>(i),
-                            data.begin() + static_cast<std::ptrdiff_t>(i + n));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size() - i));
+      Status s = body(ByteSpan(data.data() + i, n));
+      if (!s.is_ok()) return fail(s);
       i += n;
       remaining_ -= n;
       if (remaining_ == 0) state_ = state_ == State::kBody ? State::kDone : State::kChunkEnd;
@@ -308,10 +377,10 @@ Status HttpResponseParser::feed(ByteSpan data) {
       }
       if (v == 0) {
         state_ = State::kTrailer;
-      } else if (v > limits_.max_body - response_.body.size()) {
+      } else if (v > limits_.max_body - body_bytes_) {
         return fail(err(Code::kTooLarge, "response body over the limit"));
       } else {
-        remaining_ = static_cast<std::size_t>(v);
+        remaining_ = v;
         state_ = State::kChunkData;
       }
       break;

@@ -40,19 +40,37 @@ struct HttpResponse {
 Result<std::string> build_get(std::string_view path, std::string_view host,
                               std::string_view if_none_match = {});
 
-// The serving side's view of one request message (the network-role responder and tests):
-// "GET <path> HTTP/1.1" plus headers, at most 8 KiB, complete in one DC message.
-struct HttpGet {
+// "POST <path> HTTP/1.1" with Host, Content-Type and Content-Length, then the body: one DC
+// message (the representation request of PROTOCOL_PROFILE.md section 7). Errors:
+// kInvalidArgument (as build_get; a control character in content_type).
+Result<std::string> build_post(std::string_view path, std::string_view host,
+                               std::string_view content_type, std::string_view body);
+
+// The serving side's view of one request message (the network-role responder, the DC AS
+// relay and tests): "GET|POST <path> HTTP/1.1" plus headers (at most 8 KiB) and, for POST, a
+// body of exactly Content-Length bytes, complete in one DC message.
+struct HttpRequest {
+  std::string method; // "GET" or "POST"
   std::string path;
   std::string if_none_match; // empty when absent
+  std::string content_type;  // empty when absent
+  std::string body;          // POST only
 };
-// Errors: kMalformed (not a complete GET request, a bad target or header), kTooLarge,
-// kUnsupported (another method).
-Result<HttpGet> parse_get(std::string_view message);
+// Errors: kMalformed (not one complete request, a bad target or header, a POST without a
+// single valid Content-Length or whose body differs from it), kTooLarge (head over 8 KiB,
+// body over max_body), kUnsupported (another method).
+Result<HttpRequest> parse_request(std::string_view message, std::size_t max_body = 0);
 
 // A response split into DC messages of at most max_message bytes (the serving side; tests
 // and the network-role peer). Content-Length is written; headers must not contain it.
 // Errors: kInvalidArgument (a control character in a header, max_message < 64).
+// The status line and headers of a response whose body follows in later messages (a relay
+// streaming an answer): Content-Length when content_length >= 0, else chunked transfer coding
+// (the body then goes out as chunks). Errors: as build_response.
+Result<std::string> build_response_head(int status, std::string_view reason,
+                                        const std::vector<HttpHeader>& headers,
+                                        std::int64_t content_length);
+
 Result<std::vector<Bytes>> build_response(int status, std::string_view reason,
                                           const std::vector<HttpHeader>& headers, ByteSpan body,
                                           std::size_t max_message);
@@ -62,7 +80,16 @@ public:
   struct Limits {
     std::size_t max_head = 8192;  // status line + headers, bytes
     std::size_t max_headers = 32; // header fields
-    std::size_t max_body = IMSDC_MAX_HTTP_BODY;
+    std::uint64_t max_body = IMSDC_MAX_HTTP_BODY;
+  };
+  // Streaming: with a sink, on_head is called once the status line and headers are parsed
+  // (response() has them) and the body goes to on_body piece by piece instead of into
+  // response().body, so max_body may exceed what memory could hold. A callback returning < 0
+  // fails the parser with kIo.
+  struct Sink {
+    void* user = nullptr;
+    int (*on_head)(void* user, const HttpResponse& head) = nullptr;
+    int (*on_body)(void* user, const std::uint8_t* data, std::size_t len) = nullptr;
   };
   HttpResponseParser();
   explicit HttpResponseParser(const Limits& limits);
@@ -77,6 +104,8 @@ public:
   const HttpResponse& response() const { return response_; }
   HttpResponse take() { return std::move(response_); }
   void reset();
+  // Applies from the next response on (also after reset()).
+  void set_sink(const Sink& sink) { sink_ = sink; }
 
 private:
   enum class State : std::uint8_t {
@@ -93,14 +122,17 @@ private:
   Status parse_head();
   Status line(std::string_view l);
   Status on_byte_line(ByteSpan data, std::size_t* used, std::string* out, bool* got);
+  Status body(ByteSpan piece);
 
   Limits limits_;
+  Sink sink_;
+  std::uint64_t body_bytes_ = 0;
   State state_ = State::kHead;
   Status error_;
   std::string head_; // head bytes until the blank line
   std::string line_; // chunk-size / trailer line being read
   std::size_t trailer_bytes_ = 0;
-  std::size_t remaining_ = 0; // body or chunk bytes still expected
+  std::uint64_t remaining_ = 0; // body or chunk bytes still expected
   HttpResponse response_;
 };
 
