@@ -121,3 +121,11 @@ set(IMSDC_TRANSPORT_SOURCES
     "${IMSDC_ROOT}/sdk/src/transport/lws_common.cpp"
     "${IMSDC_ROOT}/sdk/src/transport/wss_transport.cpp"
     "${IMSDC_ROOT}/sdk/src/transport/https_client.cpp")
+# ports/baremetal (Cortex-M, no OS): also needs one entropy source, entropy_trng.cpp (board
+# TRNG) or, for QEMU test images only, entropy_test_only.cpp; the linker script
+# mps2_an386.ld and the mbedTLS config mbedtls_config.h live beside them.
+set(IMSDC_PORT_BAREMETAL_SOURCES
+    "${IMSDC_ROOT}/ports/baremetal/startup.c"
+    "${IMSDC_ROOT}/ports/baremetal/os_baremetal.cpp"
+    "${IMSDC_ROOT}/ports/baremetal/arena.cpp"
+    "${IMSDC_ROOT}/ports/baremetal/storage_ram.cpp")

@@ -5,6 +5,8 @@
 #   --quick       install only the base dependencies, build the dev preset and run its
 #                 "unit" label only
 #   --no-aarch64  skip the aarch64 tier (cross build, unit tests under qemu-aarch64)
+#   (the cortex-m4 tier, on-target tests of the portable core under qemu-system-arm, runs
+#   unless --quick)
 # Environment: IMSDC_SKIP_DEPS=1 skips toolchains/install-deps.sh.
 #
 # Steps: install dependencies; configure + build the "dev" preset (build/dev); run each
@@ -169,6 +171,19 @@ fi
 if ((aarch64)); then
   if step aarch64/configure cmake --preset aarch64 && step aarch64/build cmake --build --preset aarch64 -j"$JOBS"; then
     run_suite aarch64/unit build/aarch64 -L '^unit$'
+  fi
+fi
+
+# --- cortex-m4 (bare metal under qemu-system-arm) ---
+# mbedTLS and cJSON from Debian's source packages (build/deps/cortexm), the portable core
+# and tests/target's runner for Cortex-M4F (build/cortexm), run under QEMU mps2-an386.
+if ((!quick)); then
+  if step cortexm/deps bash toolchains/build-cortexm-deps.sh build/deps/cortexm \
+    && step cortexm/configure cmake -S tests/target -B build/cortexm -G Ninja \
+      -DCMAKE_TOOLCHAIN_FILE="$PWD/toolchains/arm-none-eabi-cortex-m4.cmake" \
+      -DCMAKE_BUILD_TYPE=MinSizeRel \
+    && step cortexm/build cmake --build build/cortexm -j"$JOBS"; then
+    run_suite cortexm/target build/cortexm -L '^target$'
   fi
 fi
 

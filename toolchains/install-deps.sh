@@ -7,6 +7,9 @@
 #            entry for "apt-get source"
 #   aarch64  the arm64 foreign architecture, the cross compiler, qemu-user, the :arm64 dev
 #            packages and runtime libraries that target tests load under qemu-aarch64 -L /
+#   cortexm  the Arm bare-metal toolchain (newlib-nano, libstdc++), qemu-system-arm, dpkg-dev;
+#            then mbedTLS and cJSON for Cortex-M4F built from Debian's source packages into
+#            build/deps/cortexm (toolchains/build-cortexm-deps.sh)
 #   pkcs11   SoftHSM2, OpenSC (pkcs11-tool), p11-kit headers
 #   node     Node.js + npm (only when no "node" is on PATH), then "npm ci" in tests/interop
 #   chromium headless Chromium (the data-channel interop peer), iproute2
@@ -18,7 +21,7 @@
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ALL_GROUPS=(base aarch64 pkcs11 node chromium kamailio lws)
+ALL_GROUPS=(base aarch64 pkcs11 node chromium kamailio lws cortexm)
 
 WANT=()          # packages (name or name:arch) to have installed
 AFTER_APT=()     # commands to run once apt is done
@@ -140,6 +143,19 @@ group_aarch64() {
   want qemu-user g++-aarch64-linux-gnu \
     libmbedtls-dev:arm64 libcjson-dev:arm64 libgtest-dev:arm64 libusrsctp-dev:arm64 \
     libstdc++6:arm64
+}
+
+group_cortexm() {
+  # Cortex-M4F bare metal (ports/baremetal, tests/target) under qemu-system-arm mps2-an386;
+  # "apt-get source" needs the deb-src entry.
+  ensure_debsrc
+  want gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib \
+    qemu-system-arm dpkg-dev
+  after_apt build_cortexm_deps
+}
+
+build_cortexm_deps() {
+  bash "$REPO_ROOT/toolchains/build-cortexm-deps.sh" "$REPO_ROOT/build/deps/cortexm"
 }
 
 group_pkcs11() {

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "sdp/sdp.h"
+#include "vectors/sdp_vectors.h"
+
+using namespace imsdc::test_vectors; // tables shared with tests/target
 
 using namespace imsdc;
 using namespace imsdc::sdp;
@@ -26,11 +29,6 @@ SessionDescription must_parse(const std::string& text) {
   EXPECT_TRUE(r.is_ok()) << r.status().message();
   return r.is_ok() ? r.value() : SessionDescription();
 }
-
-const char* const kCorpus[] = {"chromium156_offer.sdp",  "chromium156_answer.sdp",
-                               "chromium_offer.sdp",     "ts26114_a17_offer.sdp",
-                               "ts26114_a17_answer.sdp", "ims_offer_no_ice.sdp",
-                               "legacy_offer.sdp"};
 
 // A minimal valid data-channel SDP; tests append lines to it.
 const std::string kHead = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n"

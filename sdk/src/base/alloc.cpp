@@ -1,6 +1,7 @@
 #include "imsdc/alloc.h"
 
 #include <cjson/cJSON.h>
+#include <mbedtls/platform.h>
 
 #include <cstdlib>
 
@@ -14,10 +15,13 @@ extern "C" void imsdc_set_allocator(const imsdc_allocator* a) {
   } else {
     g_alloc = {std::malloc, std::free};
   }
-  // cJSON takes the same hook. (mbedTLS takes it in builds with MBEDTLS_PLATFORM_MEMORY:
-  // ports/baremetal; Debian's host build has no such setter.)
+  // cJSON takes the same hook, and so does mbedTLS in builds with MBEDTLS_PLATFORM_MEMORY
+  // (ports/baremetal/mbedtls_config.h); Debian's host build has no such setter.
   cJSON_Hooks hooks = {g_alloc.malloc_fn, g_alloc.free_fn};
   cJSON_InitHooks(&hooks);
+#if defined(MBEDTLS_PLATFORM_MEMORY) && !defined(MBEDTLS_PLATFORM_CALLOC_MACRO)
+  mbedtls_platform_set_calloc_free(imsdc_calloc, imsdc_free);
+#endif
 }
 
 extern "C" void* imsdc_malloc(size_t size) {

@@ -10,13 +10,28 @@ namespace imsdc::port {
 // The contract says the port's monotonic clock never goes backwards; the core's timers rely
 // on it, so a port that breaks it is reported (once) rather than silently trusted.
 namespace {
-std::atomic<std::uint64_t> g_last_ms{0};
 std::atomic<bool> g_warned{false};
+
+// Stores t as the last reading and returns the previous one. Cortex-M has no 64-bit atomic
+// instructions (no LDREXD in M-profile) and its toolchain no libatomic: there a plain word is
+// used, which is enough because only the core's own thread reads the clock (ARCHITECTURE.md,
+// "Execution model"); hosts keep the atomic.
+std::uint64_t exchange_last_ms(std::uint64_t t) {
+  if constexpr (std::atomic<std::uint64_t>::is_always_lock_free) {
+    static std::atomic<std::uint64_t> last{0};
+    return last.exchange(t, std::memory_order_relaxed);
+  } else {
+    static std::uint64_t last = 0;
+    std::uint64_t prev = last;
+    last = t;
+    return prev;
+  }
+}
 } // namespace
 
 std::uint64_t now_ms() {
   std::uint64_t t = imsdc_port_clock_monotonic_ms();
-  std::uint64_t last = g_last_ms.exchange(t, std::memory_order_relaxed);
+  std::uint64_t last = exchange_last_ms(t);
   if (t < last && !g_warned.exchange(true))
     IMSDC_LOGW("port", "monotonic clock went backwards (%llu -> %llu ms)",
                static_cast<unsigned long long>(last), static_cast<unsigned long long>(t));

@@ -4,7 +4,7 @@
 // token (space) is refused, so a label or an address coming from the application or from a
 // peer can never inject SDP lines.
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 #include "imsdc/codec.h"
 #include "sdp/sdp.h"
@@ -34,9 +34,10 @@ public:
     return text(s);
   }
   Writer& num(std::uint64_t v) {
+    // std::to_chars, not snprintf("%llu"): newlib-nano's printf has no long long.
     char buf[24];
-    int n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-    out_.append(buf, static_cast<std::size_t>(n));
+    std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
     return *this;
   }
   Writer& ch(char c) {
