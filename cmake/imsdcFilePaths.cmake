@@ -85,6 +85,15 @@ set(IMSDC_DC_SOURCES
     "${IMSDC_ROOT}/sdk/src/dc/bootstrap_http.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/http_channel.cpp")
 
+# capi/: the C API (sdk/include/imsdc/imsdc.h). A separate library (imsdc_c) because it joins
+# the core with the POSIX port and, when present, the libwebsockets transport
+# (IMSDC_CAPI_WITH_LWS); the core itself depends on neither.
+set(IMSDC_CAPI_SOURCES
+    "${IMSDC_ROOT}/sdk/src/capi/capi_client.cpp"
+    "${IMSDC_ROOT}/sdk/src/capi/capi_sip.cpp"
+    "${IMSDC_ROOT}/sdk/src/capi/capi_dc.cpp"
+    "${IMSDC_ROOT}/sdk/src/capi/capi_avatar.cpp")
+
 # ice/: STUN codec (RFC 8489) and a sans-I/O ICE agent (RFC 8445 subset: host candidates,
 # both roles, regular nomination, consent freshness) for the data-channel UDP path.
 list(APPEND IMSDC_DC_SOURCES

@@ -18,6 +18,12 @@ namespace imsdc::log {
 void set_level(int level);
 int level();
 
+// Sends every line (after redaction) to `sink` instead of the port's imsdc_port_log_write;
+// null restores the port. Set before anything logs (not synchronised). The C API's
+// imsdc_set_log_hook() is built on it.
+using Sink = void (*)(void* user, int level, const char* module, const char* line);
+void set_sink(Sink sink, void* user);
+
 void write(int level, const char* module, const char* fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -10,6 +10,8 @@ namespace imsdc::log {
 namespace {
 
 int g_level = IMSDC_LOG_INFO;
+Sink g_sink = nullptr;
+void* g_sink_user = nullptr;
 
 bool starts_with_ci(const char* s, std::size_t n, const char* prefix) {
   std::size_t i = 0;
@@ -60,6 +62,11 @@ int level() {
   return g_level;
 }
 
+void set_sink(Sink sink, void* user) {
+  g_sink = sink;
+  g_sink_user = user;
+}
+
 std::size_t redact(char* line, std::size_t len) {
   for (std::size_t i = 0; i < len; ++i) {
     for (const Rule& r : kRules) {
@@ -98,6 +105,10 @@ void write(int lvl, const char* module, const char* fmt, ...) {
   std::size_t len =
       static_cast<std::size_t>(n) < sizeof line ? static_cast<std::size_t>(n) : sizeof line - 1;
   redact(line, len);
+  if (g_sink) {
+    g_sink(g_sink_user, lvl, module ? module : "imsdc", line);
+    return;
+  }
   imsdc_port_log_write(lvl, module ? module : "imsdc", line);
 }
 
