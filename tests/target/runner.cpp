@@ -96,6 +96,15 @@ bool read_data(const char* relative_path, Bytes* out) {
   return true;
 }
 
+std::string read_data_line(const char* relative_path) {
+  std::string s;
+  if (!read_data(relative_path, &s)) return s;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+    s.pop_back();
+  if (s.empty()) fail(__FILE__, __LINE__, "test data not empty", relative_path);
+  return s;
+}
+
 std::size_t split_fields(std::string_view line, std::string_view* out, std::size_t max) {
   std::size_t n = 0, i = 0;
   while (i < line.size() && n < max) {

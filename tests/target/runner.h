@@ -29,6 +29,9 @@ void fail(const char* file, int line, const char* what, const std::string& detai
 // Returns false (and records a failure) when the file cannot be read.
 bool read_data(const char* relative_path, std::string* out);
 bool read_data(const char* relative_path, Bytes* out);
+// A one-line data file (a compact JWS/JWE, a JWK, as in tests/unit/data/fixed) without its
+// trailing line end; empty (and a recorded failure) when it cannot be read or is empty.
+std::string read_data_line(const char* relative_path);
 
 // Splits a data-file line into whitespace-separated fields.
 std::size_t split_fields(std::string_view line, std::string_view* out, std::size_t max);

@@ -11,6 +11,7 @@
 #include "imsdc/codec.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port_fake.h"
+#include "vectors/fixed_files.h"
 
 namespace imsdc {
 namespace {
@@ -297,6 +298,47 @@ TEST_F(AvatarJwe, EphemeralKeySingleUseAndExpiry) {
   }
   EXPECT_EQ(EphemeralKey::generate(-1).status(), Code::kInvalidArgument);
   EXPECT_EQ(EphemeralKey::generate(kNow, 0).status(), Code::kInvalidArgument);
+}
+
+// The fixed vector of tests/unit/data/fixed (also decrypted on target, tests/target/t_avatar.cpp):
+// a JWE that jose (npm) encrypted once for a known ephemeral key, with apv = its jti.
+TEST_F(AvatarJwe, FixedJoseVector) {
+  namespace fx = test_vectors::fixed;
+  const std::string jwe = fx::read_file(fx::kRepresentationJwe);
+  const std::string plain_text = fx::read_file(fx::kRepresentation, false);
+  const Bytes plain(plain_text.begin(), plain_text.end());
+  ASSERT_EQ(plain.size(), 10000u);
+  auto fixed_key = [] {
+    auto priv = crypto::jwk_to_private(test_vectors::fixed::read_file(fx::kEphemeralPrivateJwk));
+    EXPECT_TRUE(priv.is_ok());
+    auto k = EphemeralKey::adopt(std::move(priv.value()), fx::kAttestationExp);
+    EXPECT_TRUE(k.is_ok());
+    return std::move(k.value());
+  };
+  JweOptions o = options();
+  o.jti = fx::kJti;
+  o.now_s = fx::kAvatarNow;
+  for (std::size_t piece : {1u, 7u, 64u, 1000u, 4097u, 1u << 20}) {
+    EphemeralKey key = fixed_key();
+    fake::MemoryStorage storage;
+    ASSERT_TRUE(run(key, storage, jwe, piece, o).is_ok()) << piece;
+    ASSERT_NE(storage.blob(kBlob), nullptr);
+    EXPECT_EQ(*storage.blob(kBlob), plain) << piece;
+    fake::MemoryStorage again;
+    EXPECT_EQ(run(key, again, jwe, piece, o).code(), Code::kKeyUsed);
+  }
+  const std::size_t d3 = Dots(jwe).d3;
+  JweOptions wrong_apv = o;
+  wrong_apv.jti = "another-jti";
+  const std::pair<std::string, JweOptions> bad[] = {{flip(jwe, d3 + 5000), o}, {jwe, wrong_apv}};
+  const Code want[] = {Code::kAuthFailed, Code::kBinding};
+  for (std::size_t i = 0; i < 2; ++i) {
+    EphemeralKey key = fixed_key();
+    fake::MemoryStorage storage;
+    EXPECT_EQ(run(key, storage, bad[i].first, 13, bad[i].second).code(), want[i]);
+    EXPECT_EQ(storage.blob(kBlob), nullptr);
+    EXPECT_EQ(storage.open_blobs(), 0u);
+  }
 }
 
 } // namespace

@@ -16,6 +16,7 @@
 #include "imsdc/crypto.h"
 #include "imsdc/jose.h"
 #include "imsdc/port_fake.h"
+#include "vectors/fixed_files.h"
 
 namespace imsdc {
 namespace {
@@ -281,6 +282,42 @@ TEST_F(AvatarTokens, ManifestAcceptAndReject) {
     EXPECT_EQ(stream(m.value(), &storage, rep).code(), Code::kIo);
     EXPECT_EQ(storage.blob("rep"), nullptr);
   }
+}
+
+// The fixed attestation and manifest of tests/unit/data/fixed, signed once by jose (npm) with a
+// chain made by Python cryptography (also verified on target, tests/target/t_avatar.cpp).
+TEST_F(AvatarTokens, FixedAttestationAndManifestFromJose) {
+  namespace fx = test_vectors::fixed;
+  crypto::TrustStore trust, wrong;
+  ASSERT_TRUE(trust.add_pem(fx::read_file(fx::kRootPem)).is_ok());
+  ASSERT_TRUE(wrong.add_pem(fx::read_file(fx::kOtherRootPem)).is_ok());
+  auto verify = [&](const std::string& jws, const crypto::TrustStore& t, std::int64_t now) {
+    jose::VerifyOptions o;
+    o.trust = &t;
+    o.now_s = now;
+    o.expect_typ = avatar::kTypAttestation;
+    return jose::jws_verify_x5c(jws, o);
+  };
+  const std::string jws = fx::read_file(fx::kAttestationJws);
+  auto v = verify(jws, trust, fx::kAvatarNow);
+  ASSERT_TRUE(v.is_ok()) << v.status().name() << " " << v.status().message();
+  EXPECT_EQ(v.value().identity, fx::kImpu);
+  EXPECT_EQ(verify(fx::read_file(fx::kAttestationWrongIssJws), trust, fx::kAvatarNow).status(),
+            Code::kBinding);
+  EXPECT_EQ(verify(jws, trust, fx::kAttestationExp + 60).status(), Code::kExpired);
+  EXPECT_EQ(verify(jws, wrong, fx::kAvatarNow).status(), Code::kUntrusted);
+
+  const std::string rep = fx::read_file(fx::kRepresentation, false);
+  auto m = avatar::verify_manifest(fx::read_file(fx::kManifestJws), trust, fx::kAvatarId,
+                                   fx::kAvatarNow);
+  ASSERT_TRUE(m.is_ok()) << m.status().name() << " " << m.status().message();
+  EXPECT_EQ(m.value().size, rep.size());
+  fake::MemoryStorage storage;
+  ASSERT_TRUE(stream(m.value(), &storage, Bytes(rep.begin(), rep.end())).is_ok());
+  EXPECT_EQ(avatar::verify_manifest(fx::read_file(fx::kManifestJws), trust, fx::kAvatarId,
+                                    fx::kAvatarNow + 7200)
+                .status(),
+            Code::kExpired);
 }
 
 } // namespace

@@ -11,11 +11,13 @@
 #include "imsdc/codec.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port_fake.h"
+#include "vectors/aead_vectors.h"
 
 namespace imsdc {
 namespace {
 
 using crypto::AesGcm;
+using namespace test_vectors;
 
 Bytes unhex(std::string_view h) {
   auto r = hex_decode(h);
@@ -24,23 +26,12 @@ Bytes unhex(std::string_view h) {
 }
 
 class CryptoAead : public testing::Test {
- protected:
+protected:
   void SetUp() override { fake::reset(); }
   void TearDown() override { fake::reset(); }
 };
 
-// --- RFC 7518 Appendix C --------------------------------------------------------------------
-const char* const kAliceJwk =
-    R"({"kty":"EC","crv":"P-256",)"
-    R"("x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0",)"
-    R"("y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps",)"
-    R"("d":"0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo"})";
-const char* const kBobJwk =
-    R"({"kty":"EC","crv":"P-256",)"
-    R"("x":"weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ",)"
-    R"("y":"e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck",)"
-    R"("d":"VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw"})";
-
+// --- RFC 7518 Appendix C (vectors/aead_vectors.h) -------------------------------------------
 TEST_F(CryptoAead, Rfc7518AppendixC) {
   auto alice = crypto::jwk_to_private(kAliceJwk);
   auto bob = crypto::jwk_to_private(kBobJwk);
@@ -50,17 +41,14 @@ TEST_F(CryptoAead, Rfc7518AppendixC) {
   auto z2 = crypto::ecdh_p256(bob.value(), alice.value().public_key());
   ASSERT_TRUE(z1.is_ok());
   ASSERT_TRUE(z2.is_ok());
-  const std::uint8_t kZ[32] = {158, 86,  217, 29,  129, 113, 53,  211, 114, 131, 66,
-                               131, 191, 132, 38,  156, 251, 49,  110, 163, 218, 128,
-                               106, 72,  246, 218, 167, 121, 140, 254, 144, 196};
-  EXPECT_TRUE(constant_time_equal(z1.value().span(), ByteSpan(kZ, 32)));
+  EXPECT_TRUE(constant_time_equal(z1.value().span(), ByteSpan(kAppendixCZ, 32)));
   EXPECT_TRUE(constant_time_equal(z1.value().span(), z2.value().span()));
 
   auto key = crypto::concat_kdf_sha256(z1.value().span(), 128, "A128GCM",
                                        ByteSpan(std::string_view("Alice")),
                                        ByteSpan(std::string_view("Bob")));
   ASSERT_TRUE(key.is_ok());
-  EXPECT_EQ(base64url_encode(key.value().span()), "VqqN6vgjbSBcIijNcacQGg");
+  EXPECT_EQ(base64url_encode(key.value().span()), kAppendixCKeyB64u);
 
   // Longer keys take several hash rounds; the first bytes differ because keydatalen is
   // part of the input.
@@ -85,16 +73,12 @@ TEST_F(CryptoAead, EcdhRejectsBadPeer) {
 // --- AES-GCM -----------------------------------------------------------------------------
 // Test case 16 of McGrew & Viega, "The Galois/Counter Mode of Operation (GCM)".
 struct Tc16 {
-  Bytes key = unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
-  Bytes iv = unhex("cafebabefacedbaddecaf888");
-  Bytes aad = unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
-  Bytes plain = unhex(
-      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-      "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
-  Bytes cipher = unhex(
-      "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-      "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662");
-  Bytes tag = unhex("76fc6ece0f4e1768cddf8853bb2d551b");
+  Bytes key = unhex(kGcm16KeyHex);
+  Bytes iv = unhex(kGcm16IvHex);
+  Bytes aad = unhex(kGcm16AadHex);
+  Bytes plain = unhex(kGcm16PlainHex);
+  Bytes cipher = unhex(kGcm16CipherHex);
+  Bytes tag = unhex(kGcm16TagHex);
 };
 
 // Runs the streaming API over `in` in chunks of `chunk` bytes.
@@ -123,8 +107,8 @@ TEST_F(CryptoAead, GcmTestCase16StreamingInOddChunks) {
     SCOPED_TRACE(chunk);
     Bytes out;
     std::uint8_t tag[16];
-    ASSERT_TRUE(stream(AesGcm::Mode::kEncrypt, tc.key, tc.iv, tc.aad, tc.plain, chunk, &out, tag)
-                    .is_ok());
+    ASSERT_TRUE(
+        stream(AesGcm::Mode::kEncrypt, tc.key, tc.iv, tc.aad, tc.plain, chunk, &out, tag).is_ok());
     EXPECT_EQ(out, tc.cipher);
     EXPECT_EQ(Bytes(tag, tag + 16), tc.tag);
     std::uint8_t expect[16];
@@ -138,7 +122,8 @@ TEST_F(CryptoAead, GcmTestCase16StreamingInOddChunks) {
 
 TEST_F(CryptoAead, GcmLargeStreamMatchesOneShot) {
   Bytes key(32, 0x42), iv(12, 0x24), plain(70001);
-  for (std::size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<std::uint8_t>(i ^ (i >> 8));
+  for (std::size_t i = 0; i < plain.size(); ++i)
+    plain[i] = static_cast<std::uint8_t>(i ^ (i >> 8));
   std::array<std::uint8_t, 16> tag{};
   auto one = crypto::aes_gcm_encrypt(key, iv, ByteSpan(), plain, &tag);
   ASSERT_TRUE(one.is_ok());
@@ -182,7 +167,7 @@ TEST_F(CryptoAead, GcmTamperIsAuthFailed) {
   std::uint8_t out[80];
   std::size_t n = 0;
   ASSERT_TRUE(g.update(tc.cipher, out, sizeof out, &n).is_ok());
-  EXPECT_EQ(n, 48u);  // 60 bytes in, 12 held back
+  EXPECT_EQ(n, 48u); // 60 bytes in, 12 held back
   Bytes bad_tag = flip(tc.tag, 0);
   std::size_t m = 99;
   EXPECT_EQ(g.finish(out + n, sizeof out - n, &m, bad_tag.data(), 16), Code::kAuthFailed);
@@ -199,15 +184,15 @@ TEST_F(CryptoAead, GcmArgumentChecks) {
   EXPECT_EQ(g.start(AesGcm::Mode::kEncrypt, Bytes(16, 0), Bytes(16, 0), ByteSpan()),
             Code::kInvalidArgument);
   ASSERT_TRUE(g.start(AesGcm::Mode::kEncrypt, Bytes(24, 0), Bytes(12, 0), ByteSpan()).is_ok());
-  EXPECT_EQ(g.update(Bytes(40, 0), out, 16, &n), Code::kInvalidArgument);  // needs 32
+  EXPECT_EQ(g.update(Bytes(40, 0), out, 16, &n), Code::kInvalidArgument); // needs 32
   ASSERT_TRUE(g.update(Bytes(40, 0), out, 32, &n).is_ok());
   EXPECT_EQ(n, 32u);
   std::uint8_t tag[16];
   EXPECT_EQ(g.finish(out, sizeof out, &n, tag, 12), Code::kInvalidArgument);
   ASSERT_TRUE(g.finish(out, sizeof out, &n, tag, 16).is_ok());
   EXPECT_EQ(n, 8u);
-  EXPECT_EQ(g.update(Bytes(4, 0), out, sizeof out, &n), Code::kState);  // finished
+  EXPECT_EQ(g.update(Bytes(4, 0), out, sizeof out, &n), Code::kState); // finished
 }
 
-}  // namespace
-}  // namespace imsdc
+} // namespace
+} // namespace imsdc

@@ -18,6 +18,7 @@
 #include "imsdc/crypto.h"
 #include "imsdc/port_fake.h"
 #include "port/port.h"
+#include "vectors/fixed_files.h"
 
 namespace imsdc {
 namespace {
@@ -34,8 +35,8 @@ std::unique_ptr<MemoryKeystore> new_keystore() {
 }
 
 Bytes issue(const MemoryKeystore& issuer, const char* issuer_cn, const MemoryKeystore& subject,
-            const char* cn, std::int64_t nb, std::int64_t na, bool is_ca,
-            const char* uri = nullptr, const char* dns = nullptr) {
+            const char* cn, std::int64_t nb, std::int64_t na, bool is_ca, const char* uri = nullptr,
+            const char* dns = nullptr) {
   crypto::internal::CertSpec spec;
   spec.subject_cn = cn;
   spec.issuer_cn = issuer_cn;
@@ -62,14 +63,14 @@ struct Pki {
                  true);
     inter = issue(*root_ks, "Test Root", *inter_ks, "Test Intermediate", now - 86400,
                   now + 365 * 86400LL, true);
-    leaf = issue(*inter_ks, "Test Intermediate", *leaf_ks, "alice", now - 3600, now + 86400,
-                 false, kImpu, "localhost");
+    leaf = issue(*inter_ks, "Test Intermediate", *leaf_ks, "alice", now - 3600, now + 86400, false,
+                 kImpu, "localhost");
     EXPECT_TRUE(trust.add_der(root).is_ok());
   }
 };
 
 class CryptoCert : public testing::Test {
- protected:
+protected:
   void SetUp() override { fake::reset(); }
   void TearDown() override { fake::reset(); }
 };
@@ -88,9 +89,10 @@ TEST_F(CryptoCert, CalendarArithmetic) {
     EXPECT_EQ(days_from_civil(y, m, dd), d);
   }
   char buf[15];
-  ASSERT_TRUE(crypto::internal::format_x509_validity(951782400 + 3723, buf).is_ok());  // 2000-02-29
+  ASSERT_TRUE(crypto::internal::format_x509_validity(951782400 + 3723, buf).is_ok()); // 2000-02-29
   EXPECT_STREQ(buf, "20000229010203");
-  EXPECT_EQ(crypto::internal::format_x509_validity(-1000LL * 86400 * 365, buf), Code::kInvalidArgument);
+  EXPECT_EQ(crypto::internal::format_x509_validity(-1000LL * 86400 * 365, buf),
+            Code::kInvalidArgument);
 }
 
 TEST_F(CryptoCert, SelfSignedCertificateInfo) {
@@ -100,7 +102,7 @@ TEST_F(CryptoCert, SelfSignedCertificateInfo) {
   ASSERT_TRUE(der.is_ok()) << der.status().message();
   auto info = crypto::cert_info(der.value());
   ASSERT_TRUE(info.is_ok()) << info.status().message();
-  EXPECT_EQ(info.value().subject, "CN=alice\\, phone");  // RFC 4514 escaping by mbedTLS
+  EXPECT_EQ(info.value().subject, "CN=alice\\, phone"); // RFC 4514 escaping by mbedTLS
   EXPECT_EQ(info.value().issuer, info.value().subject);
   ASSERT_EQ(info.value().uri_sans.size(), 1u);
   EXPECT_EQ(info.value().uri_sans[0], kImpu);
@@ -160,8 +162,8 @@ TEST_F(CryptoCert, CsrIsSignedThroughTheKeystore) {
   ASSERT_EQ(0, mbedtls_x509_csr_parse_der(&csr, der.value().data(), der.value().size()));
   // Verify the CSR's self-signature with mbedTLS (parsing alone does not).
   unsigned char hash[32];
-  ASSERT_EQ(0, mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), csr.cri.p, csr.cri.len,
-                          hash));
+  ASSERT_EQ(0,
+            mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), csr.cri.p, csr.cri.len, hash));
   EXPECT_EQ(0, mbedtls_pk_verify(&csr.pk, MBEDTLS_MD_SHA256, hash, 32, csr.sig.p, csr.sig.len));
   // The requested SAN URI is in the request's attributes, as written.
   std::string cri(reinterpret_cast<const char*>(csr.cri.p), csr.cri.len);
@@ -181,7 +183,8 @@ TEST_F(CryptoCert, CsrIsSignedThroughTheKeystore) {
 
 TEST_F(CryptoCert, PemRoundTrip) {
   Pki pki(fake::wall_s());
-  std::string pem = crypto::cert_to_pem(pki.leaf) + "junk between\n" + crypto::cert_to_pem(pki.root);
+  std::string pem =
+      crypto::cert_to_pem(pki.leaf) + "junk between\n" + crypto::cert_to_pem(pki.root);
   EXPECT_TRUE(crypto::is_pem(ByteSpan(pem)));
   EXPECT_FALSE(crypto::is_pem(pki.leaf));
   auto certs = crypto::certs_from_pem(pem);
@@ -199,8 +202,8 @@ TEST_F(CryptoCert, PemRoundTrip) {
   EXPECT_EQ(crypto::certs_from_pem("-----BEGIN CERTIFICATE-----\nA$AA\n-----END CERTIFICATE-----")
                 .status(),
             Code::kMalformed);
-  std::string huge = "-----BEGIN CERTIFICATE-----\n" + std::string(8000, 'A') +
-                     "\n-----END CERTIFICATE-----\n";
+  std::string huge =
+      "-----BEGIN CERTIFICATE-----\n" + std::string(8000, 'A') + "\n-----END CERTIFICATE-----\n";
   EXPECT_EQ(crypto::certs_from_pem(huge).status(), Code::kTooLarge);
 
   crypto::TrustStore ts;
@@ -208,7 +211,7 @@ TEST_F(CryptoCert, PemRoundTrip) {
   EXPECT_EQ(ts.size(), 2u);
   crypto::TrustStore moved(std::move(ts));
   EXPECT_EQ(moved.size(), 2u);
-  EXPECT_EQ(ts.size(), 0u);  // NOLINT(bugprone-use-after-move): documented as empty
+  EXPECT_EQ(ts.size(), 0u); // NOLINT(bugprone-use-after-move): documented as empty
 }
 
 TEST_F(CryptoCert, Rfc8122Fingerprints) {
@@ -232,7 +235,8 @@ TEST_F(CryptoCert, Rfc8122Fingerprints) {
 
   // Lenient: hash name in any case, hex in lower case, extra blanks.
   std::string lower = fp.value();
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto p2 = crypto::parse_fingerprint("  SHA-256\t" + lower + " \r\n");
   ASSERT_TRUE(p2.is_ok());
   EXPECT_EQ(p2.value().digest, parsed.value().digest);
@@ -266,9 +270,9 @@ TEST_F(CryptoCert, ChainVerifiesOnTheVirtualClock) {
   // Time comes from the port, not libc: move the virtual clock past the leaf's expiry.
   fake::set_wall_s(now + 2 * 86400);
   EXPECT_EQ(crypto::verify_chain({pki.leaf, pki.inter}, pki.trust, port::wall_s()), Code::kExpired);
-  fake::set_wall_s(now - 2 * 3600);  // before the leaf's notBefore
+  fake::set_wall_s(now - 2 * 3600); // before the leaf's notBefore
   EXPECT_EQ(crypto::verify_chain({pki.leaf, pki.inter}, pki.trust, port::wall_s()), Code::kExpired);
-  fake::set_wall_s(-1);  // time unknown: refuse
+  fake::set_wall_s(-1); // time unknown: refuse
   EXPECT_EQ(crypto::verify_chain({pki.leaf, pki.inter}, pki.trust, port::wall_s()), Code::kExpired);
 
   // An expired intermediate and an expired anchor are caught too.
@@ -277,7 +281,8 @@ TEST_F(CryptoCert, ChainVerifiesOnTheVirtualClock) {
                           now - 10 * 86400, now - 86400, true);
   EXPECT_EQ(crypto::verify_chain({pki.leaf, old_inter}, pki.trust, now), Code::kExpired);
   auto root2 = new_keystore();
-  Bytes old_root = issue(*root2, "Old Root", *root2, "Old Root", now - 10 * 86400, now - 86400, true);
+  Bytes old_root =
+      issue(*root2, "Old Root", *root2, "Old Root", now - 10 * 86400, now - 86400, true);
   Bytes leaf2 = issue(*root2, "Old Root", *leaf2_ks, "bob", now - 3600, now + 3600, false, kImpu);
   crypto::TrustStore old_trust;
   ASSERT_TRUE(old_trust.add_der(old_root).is_ok());
@@ -314,5 +319,31 @@ TEST_F(CryptoCert, KeystoreChainMustCarryTheDeviceKey) {
   EXPECT_EQ(q->store_chain(q->ctx, ders, lens, 1), IMSDC_PORT_EINVAL);
 }
 
-}  // namespace
-}  // namespace imsdc
+// The fixed test PKI of tests/unit/data/fixed, made once by Python cryptography (also verified
+// on target, tests/target/t_crypto.cpp).
+TEST_F(CryptoCert, FixedPkiFromPythonCryptography) {
+  namespace fx = test_vectors::fixed;
+  auto one = [](const char* path) {
+    auto c = crypto::certs_from_pem(fx::read_file(path));
+    EXPECT_TRUE(c.is_ok() && c.value().size() == 1u) << path;
+    return c.is_ok() && !c.value().empty() ? c.value()[0] : Bytes();
+  };
+  const Bytes root = one(fx::kRootPem), inter = one(fx::kInterPem), leaf = one(fx::kLeafPem);
+  crypto::TrustStore trust, wrong;
+  ASSERT_TRUE(trust.add_der(root).is_ok());
+  ASSERT_TRUE(wrong.add_der(one(fx::kOtherRootPem)).is_ok());
+  auto info = crypto::cert_info(leaf);
+  ASSERT_TRUE(info.is_ok());
+  EXPECT_EQ(info.value().uri_sans, std::vector<std::string>{fx::kImpu});
+  EXPECT_EQ(info.value().not_before, fx::kLeafNotBefore);
+  EXPECT_EQ(info.value().not_after, fx::kLeafNotAfter);
+  EXPECT_TRUE(crypto::verify_chain({leaf, inter}, trust, fx::kAvatarNow).is_ok());
+  EXPECT_EQ(crypto::verify_chain({leaf}, trust, fx::kAvatarNow), Code::kUntrusted);
+  EXPECT_EQ(crypto::verify_chain({leaf, inter}, wrong, fx::kAvatarNow), Code::kUntrusted);
+  EXPECT_TRUE(crypto::verify_chain({leaf, inter}, trust, fx::kLeafNotAfter).is_ok());
+  EXPECT_EQ(crypto::verify_chain({leaf, inter}, trust, fx::kLeafNotAfter + 1), Code::kExpired);
+  EXPECT_EQ(crypto::verify_chain({leaf, inter}, trust, fx::kLeafNotBefore - 1), Code::kExpired);
+}
+
+} // namespace
+} // namespace imsdc

@@ -13,6 +13,7 @@
 #include "imsdc/jose.h"
 #include "imsdc/port_fake.h"
 #include "sip/message.h"
+#include "vectors/fixed_files.h"
 
 namespace imsdc::identity {
 namespace {
@@ -235,6 +236,39 @@ TEST_F(IdentityCard, JsonShape) {
       << j;
   EXPECT_NE(j.find(R"("photo":{"value":null,"status":"unverified")"), std::string::npos) << j;
   EXPECT_NE(j.find(R"("verstat":"TN-Validation-Passed","attest":"A"})"), std::string::npos) << j;
+}
+
+// The PASSporTs jose (npm) signed once in tests/unit/data/fixed, with the x5u certificate given
+// (also verified on target, tests/target/t_identity.cpp).
+TEST_F(IdentityCard, FixedPassportsFromJose) {
+  namespace fx = test_vectors::fixed;
+  ASSERT_EQ(kNow, fx::kIdentityNow);
+  ASSERT_EQ(std::string(kX5u), fx::kStiX5u);
+  crypto::TrustStore sti;
+  ASSERT_TRUE(sti.add_pem(fx::read_file(fx::kStiRootPem)).is_ok());
+  cfg_.trust = &sti;
+  files_[kX5u] = fx::read_file(fx::kStiLeafPem, false);
+  const std::string shaken = fx::read_file(fx::kShakenJws);
+  auto a = verify(shaken);
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_TRUE(a->passport_verified) << a->passport_status.message();
+  EXPECT_EQ(a->number.status, FieldStatus::kVerifiedE2e);
+  EXPECT_EQ(a->attest, "A");
+  auto r = verify(fx::read_file(fx::kRcdJws));
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->passport_verified) << r->passport_status.message();
+  EXPECT_EQ(r->name.value, "Alice");
+  EXPECT_EQ(r->name.status, FieldStatus::kVerifiedE2e);
+  EXPECT_EQ(r->organization.value, "Example Org");
+
+  std::string bad_sig = shaken;
+  bad_sig[bad_sig.size() - 10] = bad_sig[bad_sig.size() - 10] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(verify(bad_sig)->passport_status, Code::kBadSignature);
+  cfg_.now_s = kNow + kDefaultIatWindow + 1;
+  EXPECT_EQ(verify(shaken)->passport_status, Code::kExpired);
+  cfg_.now_s = kNow;
+  cfg_.trust = &trust_; // the in-test STI root did not issue the fixed certificate
+  EXPECT_EQ(verify(shaken)->passport_status, Code::kUntrusted);
 }
 
 } // namespace
