@@ -52,7 +52,8 @@ list(APPEND IMSDC_SIP_SOURCES
 set(IMSDC_SDP_SOURCES
     "${IMSDC_ROOT}/sdk/src/sdp/sdp_parse.cpp"
     "${IMSDC_ROOT}/sdk/src/sdp/sdp_write.cpp"
-    "${IMSDC_ROOT}/sdk/src/sdp/negotiate.cpp")
+    "${IMSDC_ROOT}/sdk/src/sdp/negotiate.cpp"
+    "${IMSDC_ROOT}/sdk/src/sdp/mf.cpp")
 
 # avatar/: avatar authorization tokens, single-use ephemeral keys, streaming JWE decryption,
 # signed manifests and animation frames (PROTOCOL_PROFILE.md sections 6 to 9; needs cJSON).
@@ -84,15 +85,6 @@ set(IMSDC_DC_SOURCES
     "${IMSDC_ROOT}/sdk/src/dc/association.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/bootstrap_http.cpp"
     "${IMSDC_ROOT}/sdk/src/dc/http_channel.cpp")
-
-# capi/: the C API (sdk/include/imsdc/imsdc.h). A separate library (imsdc_c) because it joins
-# the core with the POSIX port and, when present, the libwebsockets transport
-# (IMSDC_CAPI_WITH_LWS); the core itself depends on neither.
-set(IMSDC_CAPI_SOURCES
-    "${IMSDC_ROOT}/sdk/src/capi/capi_client.cpp"
-    "${IMSDC_ROOT}/sdk/src/capi/capi_sip.cpp"
-    "${IMSDC_ROOT}/sdk/src/capi/capi_dc.cpp"
-    "${IMSDC_ROOT}/sdk/src/capi/capi_avatar.cpp")
 
 # ice/: STUN codec (RFC 8489) and a sans-I/O ICE agent (RFC 8445 subset: host candidates,
 # both roles, regular nomination, consent freshness) for the data-channel UDP path.
@@ -130,6 +122,15 @@ set(IMSDC_TRANSPORT_SOURCES
     "${IMSDC_ROOT}/sdk/src/transport/lws_common.cpp"
     "${IMSDC_ROOT}/sdk/src/transport/wss_transport.cpp"
     "${IMSDC_ROOT}/sdk/src/transport/https_client.cpp")
+
+# capi/: the C API (sdk/include/imsdc/imsdc.h). A separate library (imsdc_c) because it joins
+# the core with the POSIX port and, when present, the libwebsockets transport
+# (IMSDC_CAPI_WITH_LWS); the core itself depends on neither.
+set(IMSDC_CAPI_SOURCES
+    "${IMSDC_ROOT}/sdk/src/capi/capi_client.cpp"
+    "${IMSDC_ROOT}/sdk/src/capi/capi_sip.cpp"
+    "${IMSDC_ROOT}/sdk/src/capi/capi_dc.cpp"
+    "${IMSDC_ROOT}/sdk/src/capi/capi_avatar.cpp")
 # ports/baremetal (Cortex-M, no OS): also needs one entropy source, entropy_trng.cpp (board
 # TRNG) or, for QEMU test images only, entropy_test_only.cpp; the linker script
 # mps2_an386.ld and the mbedTLS config mbedtls_config.h live beside them.

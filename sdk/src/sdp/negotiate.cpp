@@ -188,6 +188,14 @@ bool increment_decimal(std::string* v) {
   return true;
 }
 
+// The data-channel m-line number `index` (counting data-channel lines only), or null.
+const MediaSection* nth_data_channel(const SessionDescription& s, std::size_t index) {
+  for (const MediaSection& m : s.media) {
+    if (m.is_data_channel && index-- == 0) return &m;
+  }
+  return nullptr;
+}
+
 } // namespace
 
 bool is_bootstrap_stream(std::uint16_t id) {
@@ -246,7 +254,7 @@ Result<Answer> make_answer(const SessionDescription& offer, const AnswerConfig& 
   if (config.setup_for_actpass != Setup::kActive && config.setup_for_actpass != Setup::kPassive) {
     return invalid("sdp: setup_for_actpass must be active or passive");
   }
-  const MediaSection* offered = offer.data_channel();
+  const MediaSection* offered = nth_data_channel(offer, config.data_channel_index);
   if (offered == nullptr) return invalid("sdp: offer has no data-channel m-line");
   for (const MediaSection& m : config.other_media) {
     if (m.is_data_channel) return invalid("sdp: other_media must not hold a data-channel m-line");
@@ -377,8 +385,9 @@ Result<SessionDescription> make_reoffer(const SessionDescription& previous_local
 }
 
 Result<Negotiated> apply_answer(const SessionDescription& local_offer,
-                                const SessionDescription& answer, const Negotiated* previous) {
-  const MediaSection* ours = local_offer.data_channel();
+                                const SessionDescription& answer, const Negotiated* previous,
+                                std::size_t data_channel_index) {
+  const MediaSection* ours = nth_data_channel(local_offer, data_channel_index);
   if (ours == nullptr) return invalid("sdp: our offer has no data-channel m-line");
   if (answer.media.size() != local_offer.media.size()) {
     return Status(Code::kMalformed, Module::kSdp, "sdp: answer m-line count differs from offer");

@@ -7,6 +7,7 @@
 #ifndef IMSDC_SRC_SDP_NEGOTIATE_H
 #define IMSDC_SRC_SDP_NEGOTIATE_H
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -95,6 +96,10 @@ struct AnswerConfig {
   // The application's answers to the offer's other m-lines, in offer order. Missing ones are
   // answered as rejected (port 0), as RFC 3264 requires one answer line per offer line.
   std::vector<MediaSection> other_media;
+  // Which data-channel m-line of the offer is answered (0: the first). The others are answered
+  // with port 0; an endpoint that runs one association per line (the bootstrap line beside an
+  // application line, sdp/mf.h) answers each with its own call and keeps that line of each.
+  std::size_t data_channel_index = 0;
 };
 
 // Outcome of one offer/answer exchange, for the DTLS/SCTP layer.
@@ -167,13 +172,15 @@ Result<SessionDescription> make_reoffer(const SessionDescription& previous_local
                                         const std::vector<DcMap>& add,
                                         const ReofferOptions& options = {});
 
-// Reads the answer to our offer (or re-offer). Channels the answer lists but we did not
-// offer are ignored: an answerer cannot add channels. Errors: kInvalidArgument (no
-// data-channel m-line in our offer); kMalformed (m-line count differs, the answer's line is
-// not a data channel, or setup:actpass in the answer).
+// Reads the answer to our offer (or re-offer) for our data-channel m-line number
+// `data_channel_index` (0: the first). Channels the answer lists but we did not offer are
+// ignored: an answerer cannot add channels. Errors: kInvalidArgument (no such data-channel
+// m-line in our offer); kMalformed (m-line count differs, the answer's line is not a data
+// channel, or setup:actpass in the answer).
 Result<Negotiated> apply_answer(const SessionDescription& local_offer,
                                 const SessionDescription& answer,
-                                const Negotiated* previous = nullptr);
+                                const Negotiated* previous = nullptr,
+                                std::size_t data_channel_index = 0);
 
 // True when `digest` (computed with `hash` over the peer certificate's DER) equals one of the
 // remote fingerprints with that hash. RFC 8122 section 5: compute with the strongest hash
