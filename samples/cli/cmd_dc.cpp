@@ -62,17 +62,6 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-Result<std::string> random_token(std::size_t n) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<std::uint8_t> r(n);
-  IMSDC_TRY(crypto::random_bytes(r.data(), r.size()));
-  std::string s;
-  for (std::uint8_t b : r)
-    s += kAlphabet[b & 63];
-  return s;
-}
-
 // Blocks until the SDP is complete: stdin or a FIFO to EOF, a regular file once it exists.
 Result<std::string> read_sdp(const std::string& path, std::uint64_t deadline_ms) {
   if (path == "-") {
@@ -485,39 +474,12 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
   } closer{net, &socks};
 
   // Our half of the SDP.
-  sdp::LocalEndpoint local;
-  const bool v6 = socks[0].addr.family == IMSDC_AF_INET6;
-  std::string host = ice::to_string(socks[0].addr);
-  host = host.substr(v6 ? 1 : 0, host.rfind(v6 ? "]:" : ":") - (v6 ? 1 : 0));
-  local.origin = sdp::Origin{"-", "1", "1", v6 ? sdp::AddrType::kIp6 : sdp::AddrType::kIp4, host};
-  local.connection = sdp::Connection{v6 ? sdp::AddrType::kIp6 : sdp::AddrType::kIp4, host};
-  local.port = socks[0].addr.port;
-  local.fingerprints = {
-      sdp::Fingerprint{sdp::HashFunc::kSha256, Bytes(digest.begin(), digest.end())}};
-  auto tls_id = sdp::make_tls_id(fill_random, nullptr);
-  if (!tls_id.is_ok()) return fail(tls_id.status(), "tls-id");
-  local.tls_id = tls_id.value();
-  local.max_message_size = kMaxMessage;
-  if (use_ice) {
-    auto ufrag = random_token(8);
-    auto pwd = random_token(24);
-    if (!ufrag.is_ok() || !pwd.is_ok()) return fail(Status(Code::kEntropy, Module::kCli), "ice");
-    local.ice.enabled = true;
-    local.ice.params.ufrag = ufrag.value();
-    local.ice.params.pwd = pwd.value();
-    for (std::size_t i = 0; i < socks.size(); ++i) {
-      sdp::Candidate c;
-      c.foundation = std::to_string(i + 1);
-      c.transport = "UDP";
-      c.priority = ice::Agent::host_priority(i);
-      std::string h = ice::to_string(socks[i].addr);
-      const bool six = socks[i].addr.family == IMSDC_AF_INET6;
-      c.address = h.substr(six ? 1 : 0, h.rfind(six ? "]:" : ":") - (six ? 1 : 0));
-      c.port = socks[i].addr.port;
-      c.type = "host";
-      local.ice.candidates.push_back(c);
-    }
-  }
+  std::vector<imsdc_port_addr> bound;
+  for (const auto& sock : socks)
+    bound.push_back(sock.addr);
+  auto local_r = ice::local_endpoint(bound, digest, kMaxMessage, use_ice);
+  if (!local_r.is_ok()) return fail(local_r.status(), "sdp");
+  const sdp::LocalEndpoint& local = local_r.value();
 
   sdp::ChannelPolicy policy;
   policy.allowed_subprotocols = {peer.protocol};

@@ -186,6 +186,37 @@ TEST(IceAddress, ParseAndFormat) {
     EXPECT_FALSE(parse_ip(bad, 1, &a)) << bad;
 }
 
+TEST(IceAddress, LocalEndpointOnBoundAddresses) {
+  imsdc_port_addr a{}, b{};
+  ASSERT_TRUE(parse_ip("127.0.0.1", 5000, &a));
+  ASSERT_TRUE(parse_ip("::1", 5002, &b));
+  crypto::Digest d{};
+  d[0] = 0xab;
+  auto l = local_endpoint({a, b}, d, 4096, true);
+  ASSERT_TRUE(l.is_ok());
+  EXPECT_EQ(host_string(b), "::1");
+  EXPECT_EQ(l->connection.address, "127.0.0.1");
+  EXPECT_EQ(l->port, 5000);
+  EXPECT_EQ(l->max_message_size, 4096u);
+  ASSERT_EQ(l->fingerprints.size(), 1u);
+  EXPECT_EQ(l->fingerprints[0].digest, Bytes(d.begin(), d.end()));
+  EXPECT_GE(l->tls_id.size(), 20u);
+  ASSERT_TRUE(l->ice.enabled);
+  EXPECT_EQ(l->ice.params.ufrag.size(), 8u);
+  EXPECT_EQ(l->ice.params.pwd.size(), 24u);
+  ASSERT_EQ(l->ice.candidates.size(), 2u);
+  EXPECT_EQ(l->ice.candidates[1].address, "::1");
+  EXPECT_EQ(l->ice.candidates[1].port, 5002);
+  EXPECT_GT(l->ice.candidates[0].priority, l->ice.candidates[1].priority);
+  // Fresh credentials each time; none without ICE; no address is an error.
+  auto l2 = local_endpoint({a}, d, 4096, true);
+  ASSERT_TRUE(l2.is_ok());
+  EXPECT_NE(l2->ice.params.pwd, l->ice.params.pwd);
+  EXPECT_NE(l2->tls_id, l->tls_id);
+  EXPECT_FALSE(local_endpoint({a}, d, 4096, false)->ice.enabled);
+  EXPECT_EQ(local_endpoint({}, d, 4096, true).status().code(), Code::kInvalidArgument);
+}
+
 TEST(IceAgent, TwoFullAgentsSelectTheSameBestPair) {
   fake::reset();
   Two t;

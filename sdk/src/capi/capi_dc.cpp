@@ -20,24 +20,6 @@ namespace {
 
 constexpr std::size_t kMaxSockets = 8;
 
-Result<std::string> random_token(std::size_t n) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<std::uint8_t> r(n);
-  IMSDC_TRY(crypto::random_bytes(r.data(), r.size()));
-  std::string s;
-  for (std::uint8_t b : r)
-    s += kAlphabet[b & 63];
-  return s;
-}
-
-// "1.2.3.4:5" / "[::1]:5" -> the address without port and brackets.
-std::string host_of(const imsdc_port_addr& a) {
-  const std::string h = ice::to_string(a);
-  const bool v6 = a.family == IMSDC_AF_INET6;
-  return h.substr(v6 ? 1 : 0, h.rfind(v6 ? "]:" : ":") - (v6 ? 1 : 0));
-}
-
 } // namespace
 
 class DcPeer final : public Polled {
@@ -251,39 +233,12 @@ imsdc::Status make_local(imsdc::capi::DcPeer* p, std::uint32_t max_message) {
   if (chain.value().empty())
     return imsdc::Status(imsdc::Code::kNotFound, imsdc::Module::kDc, "no device certificate");
   const imsdc::crypto::Digest d = imsdc::crypto::sha256(imsdc::ByteSpan(chain.value()[0]));
-  const imsdc_port_addr& first = p->socks[0].first;
-  const auto type =
-      first.family == IMSDC_AF_INET6 ? imsdc::sdp::AddrType::kIp6 : imsdc::sdp::AddrType::kIp4;
-  const std::string host = imsdc::capi::host_of(first);
-  imsdc::sdp::LocalEndpoint& l = p->local;
-  l.origin = imsdc::sdp::Origin{"-", "1", "1", type, host};
-  l.connection = imsdc::sdp::Connection{type, host};
-  l.port = first.port;
-  l.fingerprints = {
-      imsdc::sdp::Fingerprint{imsdc::sdp::HashFunc::kSha256, imsdc::Bytes(d.begin(), d.end())}};
-  auto tls_id = imsdc::sdp::make_tls_id(imsdc::capi::fill_random, nullptr);
-  if (!tls_id) return tls_id.status();
-  l.tls_id = tls_id.value();
-  l.max_message_size = max_message ? max_message : 65536;
-  if (p->use_ice) {
-    auto ufrag = imsdc::capi::random_token(8);
-    auto pwd = imsdc::capi::random_token(24);
-    if (!ufrag) return ufrag.status();
-    if (!pwd) return pwd.status();
-    l.ice.enabled = true;
-    l.ice.params.ufrag = ufrag.value();
-    l.ice.params.pwd = pwd.value();
-    for (std::size_t i = 0; i < p->socks.size(); ++i) {
-      imsdc::sdp::Candidate c;
-      c.foundation = std::to_string(i + 1);
-      c.transport = "UDP";
-      c.priority = imsdc::ice::Agent::host_priority(i);
-      c.address = imsdc::capi::host_of(p->socks[i].first);
-      c.port = p->socks[i].first.port;
-      c.type = "host";
-      l.ice.candidates.push_back(c);
-    }
-  }
+  std::vector<imsdc_port_addr> bound;
+  for (const auto& sock : p->socks)
+    bound.push_back(sock.first);
+  auto l = imsdc::ice::local_endpoint(bound, d, max_message ? max_message : 65536, p->use_ice);
+  if (!l) return l.status();
+  p->local = std::move(l.value());
   return imsdc::Status::ok();
 }
 

@@ -121,6 +121,68 @@ bool parse_ip(std::string_view text, std::uint16_t port, imsdc_port_addr* out) {
   return true;
 }
 
+std::string host_string(const imsdc_port_addr& a) {
+  const std::string h = to_string(a);
+  const bool v6 = a.family == IMSDC_AF_INET6;
+  return h.substr(v6 ? 1 : 0, h.rfind(v6 ? "]:" : ":") - (v6 ? 1 : 0));
+}
+
+namespace {
+Status drbg_fill(void*, std::uint8_t* out, std::size_t n) {
+  return crypto::random_bytes(out, n);
+}
+
+Result<std::string> ice_chars(std::size_t n) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"; // ice-char
+  std::vector<std::uint8_t> r(n);
+  IMSDC_TRY(crypto::random_bytes(r.data(), r.size()));
+  std::string s;
+  for (std::uint8_t b : r)
+    s += kAlphabet[b & 63];
+  return s;
+}
+} // namespace
+
+Result<sdp::LocalEndpoint> local_endpoint(const std::vector<imsdc_port_addr>& locals,
+                                          const crypto::Digest& cert_sha256,
+                                          std::uint32_t max_message, bool ice) {
+  if (locals.empty() || locals.size() > 8)
+    return Status(Code::kInvalidArgument, Module::kDc, "1 to 8 local addresses");
+  const imsdc_port_addr& first = locals[0];
+  const sdp::AddrType type =
+      first.family == IMSDC_AF_INET6 ? sdp::AddrType::kIp6 : sdp::AddrType::kIp4;
+  sdp::LocalEndpoint l;
+  l.origin = sdp::Origin{"-", "1", "1", type, host_string(first)};
+  l.connection = sdp::Connection{type, host_string(first)};
+  l.port = first.port;
+  l.fingerprints = {
+      sdp::Fingerprint{sdp::HashFunc::kSha256, Bytes(cert_sha256.begin(), cert_sha256.end())}};
+  Result<std::string> tls_id = sdp::make_tls_id(drbg_fill, nullptr);
+  if (!tls_id.is_ok()) return tls_id.status();
+  l.tls_id = tls_id.value();
+  l.max_message_size = max_message;
+  if (!ice) return l;
+  Result<std::string> ufrag = ice_chars(8);
+  if (!ufrag.is_ok()) return ufrag.status();
+  Result<std::string> pwd = ice_chars(24);
+  if (!pwd.is_ok()) return pwd.status();
+  l.ice.enabled = true;
+  l.ice.params.ufrag = ufrag.value();
+  l.ice.params.pwd = pwd.value();
+  for (std::size_t i = 0; i < locals.size(); ++i) {
+    sdp::Candidate c;
+    c.foundation = std::to_string(i + 1);
+    c.transport = "UDP";
+    c.priority = Agent::host_priority(i);
+    c.address = host_string(locals[i]);
+    c.port = locals[i].port;
+    c.type = "host";
+    l.ice.candidates.push_back(c);
+  }
+  return l;
+}
+
 std::string to_string(const imsdc_port_addr& a) {
   char buf[64];
   if (a.family == IMSDC_AF_INET4) {

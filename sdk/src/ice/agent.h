@@ -41,6 +41,7 @@
 
 #include "ice/stun.h"
 #include "imsdc/bytes.h"
+#include "imsdc/crypto.h"
 #include "imsdc/port/net.h"
 #include "imsdc/status.h"
 #include "sdp/negotiate.h"
@@ -54,6 +55,17 @@ bool parse_ip(std::string_view text, std::uint16_t port, imsdc_port_addr* out);
 std::string to_string(const imsdc_port_addr& a);
 // Same family, address and port.
 bool same_address(const imsdc_port_addr& a, const imsdc_port_addr& b);
+// The address alone: "192.0.2.1" or "2001:db8::1" (no port, no brackets), as SDP writes it.
+std::string host_string(const imsdc_port_addr& a);
+
+// Our half of a data-channel SDP on the bound UDP addresses `locals` (the first gives o=, c=
+// and the m-line port): the sha-256 fingerprint of the device certificate, a fresh tls-id,
+// max_message as a=max-message-size, and with `ice` fresh credentials (8 and 24 characters
+// from the DRBG, RFC 8445 section 5.3) and one host candidate per address (foundation i+1,
+// Agent::host_priority(i)). Errors: kInvalidArgument (no address, more than 8), kEntropy.
+Result<sdp::LocalEndpoint> local_endpoint(const std::vector<imsdc_port_addr>& locals,
+                                          const crypto::Digest& cert_sha256,
+                                          std::uint32_t max_message, bool ice);
 
 enum class Role : std::uint8_t { kControlling, kControlled };
 enum class AgentState : std::uint8_t { kIdle, kChecking, kConnected, kFailed, kClosed };
