@@ -2,6 +2,7 @@
 
 #include <usrsctp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -35,9 +36,11 @@ std::uint16_t net16(std::uint16_t v) {
 #endif
 }
 
-// Largest piece usrsctp_recvv hands over at once; longer messages arrive in several pieces
-// (partial delivery) and are joined up to local_max_message.
-constexpr std::size_t kRecvChunk = 64 * 1024;
+// Largest piece usrsctp_recvv hands over at once: the local max-message-size, between these
+// bounds; longer messages and notifications arrive in several pieces and are joined (up to
+// local_max_message, kMaxNotification), so a small device pays only for its own limit.
+constexpr std::size_t kRecvChunkMin = 2048;
+constexpr std::size_t kRecvChunkMax = 64 * 1024;
 // Bound of one SCTP notification (they are a few dozen bytes; a stream reset event lists
 // stream ids, at most max_streams of them).
 constexpr std::size_t kMaxNotification = 8192;
@@ -690,7 +693,7 @@ Result<std::unique_ptr<Association>> Association::create(const AssociationConfig
   if (!dtls.is_ok()) return dtls.status();
   a.dtls = std::move(dtls.value());
   a.dtls->set_callbacks(Impl::dtls_data, Impl::dtls_state, &a);
-  a.rbuf.assign(kRecvChunk, 0);
+  a.rbuf.assign(std::clamp<std::size_t>(config.local_max_message, kRecvChunkMin, kRecvChunkMax), 0);
   IMSDC_TRY(global_acquire(&a));
   a.global_held = true;
   std::unique_ptr<Association> out(new (std::nothrow) Association(std::move(impl)));
