@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The single entry point for imsdc's tests (CI runs it through .ci/run).
 #
-# usage: tests/run.sh [--quick] [--no-aarch64]
+# usage: tests/run.sh [--quick] [--no-aarch64] [--no-armhf] [--no-presets]
 #   --quick       install only the base dependencies, build the dev preset and run its
 #                 "unit" label only
 #   --no-aarch64  skip the aarch64 tier (cross build, unit tests under qemu-aarch64)
+#   --no-armhf    skip the armhf tier (cross build, unit tests under qemu-arm)
+#   --no-presets  skip the configuration presets (configs/tiny.h, configs/deskphone.h)
 #   (the cortex-m4 tier, on-target tests of the portable core under qemu-system-arm, runs
 #   unless --quick)
 # Environment: IMSDC_SKIP_DEPS=1 skips toolchains/install-deps.sh.
@@ -12,7 +14,9 @@
 # Steps: install dependencies; configure + build the "dev" preset (build/dev); run each
 # ctest label of LABELS in turn (a label without tests is skipped; tests carrying none of
 # these labels run last as "other"); then configure + build the "aarch64" preset and run its
-# "unit" label through the toolchain's CMAKE_CROSSCOMPILING_EMULATOR. Prints a table of
+# "unit" label through the toolchain's CMAKE_CROSSCOMPILING_EMULATOR; the same for "armhf"
+# (qemu-arm, configs/handset.h); then the "tiny" and "deskphone" configuration presets
+# (build/preset-*: core + unit tests, host Release). Prints a table of
 # suites and closes with one line "N passed, N failed". A failed step (dependencies,
 # configure, build, a ctest run that ends abnormally) counts as one failed test. Exits 1
 # when anything failed, 2 on a usage error.
@@ -25,15 +29,19 @@ JOBS=2
 
 quick=0
 aarch64=1
+armhf=1
+presets=1
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --no-aarch64) aarch64=0 ;;
+    --no-armhf) armhf=0 ;;
+    --no-presets) presets=0 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
-((quick)) && aarch64=0
+((quick)) && { aarch64=0; armhf=0; presets=0; }
 
 LOG_DIR=build/test-logs
 mkdir -p "$LOG_DIR"
@@ -172,6 +180,26 @@ if ((aarch64)); then
   if step aarch64/configure cmake --preset aarch64 && step aarch64/build cmake --build --preset aarch64 -j"$JOBS"; then
     run_suite aarch64/unit build/aarch64 -L '^unit$'
   fi
+fi
+
+# --- armhf (cross, unit tests under qemu-arm -L build/deps/armhf-sysroot) ---
+# Built with configs/handset.h: this tier is also the handset preset's test.
+if ((armhf)); then
+  if step armhf/configure cmake --preset armhf && step armhf/build cmake --build --preset armhf -j"$JOBS"; then
+    run_suite armhf/unit build/armhf -L '^unit$'
+  fi
+fi
+
+# --- configuration presets (configs/*.h): core + unit tests + RAM-per-call check, host,
+# Release, no sanitizers; handset is covered by the armhf tier above ---
+if ((presets)); then
+  for preset in tiny deskphone; do
+    if step "$preset/configure" cmake --preset "$preset" \
+        && step "$preset/build" cmake --build --preset "$preset" -j"$JOBS"; then
+      # capi_unit needs the C API library, which these builds do not make.
+      run_suite "$preset/unit" "build/preset-$preset" -L '^unit$' -E '^capi_'
+    fi
+  done
 fi
 
 # --- cortex-m4 (bare metal under qemu-system-arm) ---

@@ -7,6 +7,9 @@
 #            entry for "apt-get source"
 #   aarch64  the arm64 foreign architecture, the cross compiler, qemu-user, the :arm64 dev
 #            packages and runtime libraries that target tests load under qemu-aarch64 -L /
+#   armhf    the armhf cross compiler, qemu-user, and a target sysroot unpacked from Debian's
+#            armhf .debs into build/deps/armhf-sysroot (toolchains/armhf-sysroot.sh; no dpkg
+#            foreign architecture, so apt stays as it is)
 #   cortexm  the Arm bare-metal toolchain (newlib-nano, libstdc++), qemu-system-arm, dpkg-dev;
 #            then mbedTLS and cJSON for Cortex-M4F built from Debian's source packages into
 #            build/deps/cortexm (toolchains/build-cortexm-deps.sh)
@@ -21,7 +24,7 @@
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ALL_GROUPS=(base aarch64 pkcs11 node chromium kamailio lws cortexm)
+ALL_GROUPS=(base aarch64 armhf pkcs11 node chromium kamailio lws cortexm)
 
 WANT=()          # packages (name or name:arch) to have installed
 AFTER_APT=()     # commands to run once apt is done
@@ -143,6 +146,19 @@ group_aarch64() {
   want qemu-user g++-aarch64-linux-gnu \
     libmbedtls-dev:arm64 libcjson-dev:arm64 libgtest-dev:arm64 libusrsctp-dev:arm64 \
     libstdc++6:arm64
+}
+
+group_armhf() {
+  # Not "dpkg --add-architecture armhf": the registry's bookworm-security index for armhf is
+  # broken, and a foreign architecture whose index fails makes every "apt-get update" here
+  # fail, for every group. The target libraries come from Debian's armhf .debs unpacked into
+  # a sysroot by a private apt run instead (toolchains/armhf-sysroot.sh).
+  want qemu-user g++-arm-linux-gnueabihf
+  after_apt build_armhf_sysroot
+}
+
+build_armhf_sysroot() {
+  bash "$REPO_ROOT/toolchains/armhf-sysroot.sh" "$REPO_ROOT/build/deps/armhf-sysroot"
 }
 
 group_cortexm() {

@@ -17,9 +17,11 @@ using namespace imsdc;
 
 namespace {
 
-Bytes b(std::string_view s) { return Bytes(s.begin(), s.end()); }
+Bytes b(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
 
-}  // namespace
+} // namespace
 
 TEST(Status, CodesHaveStableNamesAndExitClasses) {
   EXPECT_STREQ(Status(Code::kAuthFailed, Module::kAvatar).name(), "auth_failed");
@@ -28,7 +30,7 @@ TEST(Status, CodesHaveStableNamesAndExitClasses) {
   EXPECT_EQ(Status(Code::kTls, Module::kTransport).exit_class(), ExitClass::kTls);
   EXPECT_EQ(Status(Code::kIo, Module::kAvatar).exit_class(), ExitClass::kIo);
   EXPECT_EQ(Status(Code::kBadSignature, Module::kCrypto).exit_class(), ExitClass::kVerification);
-  EXPECT_EQ(static_cast<int>(Code::kEntropy), 25);  // ABI: values never change
+  EXPECT_EQ(static_cast<int>(Code::kEntropy), 25); // ABI: values never change
   EXPECT_STREQ(Status(Code::kExpired, Module::kCrypto, "token expired").message(), "token expired");
   EXPECT_TRUE(Status::ok().is_ok());
 }
@@ -40,7 +42,7 @@ TEST(Status, ResultCarriesValueOrError) {
   Result<std::string> err = Status(Code::kNotFound, Module::kPort);
   EXPECT_FALSE(err.is_ok());
   EXPECT_EQ(err.status().code(), Code::kNotFound);
-  Result<int> odd = Status::ok();  // an ok status without a value is an internal error
+  Result<int> odd = Status::ok(); // an ok status without a value is an internal error
   EXPECT_EQ(odd.status().code(), Code::kInternal);
 }
 
@@ -57,7 +59,7 @@ TEST(Base64Url, RejectsNonCanonicalInput) {
   // "Zg" is canonical for "f"; "Zh" has the same first 8 bits but non-zero unused bits.
   EXPECT_EQ(base64url_decode("Zh").status().code(), Code::kMalformed);
   EXPECT_EQ(base64url_decode("Zm9=").status().code(), Code::kMalformed);  // padding
-  EXPECT_EQ(base64url_decode("Zm9v+").status().code(), Code::kMalformed);  // std alphabet
+  EXPECT_EQ(base64url_decode("Zm9v+").status().code(), Code::kMalformed); // std alphabet
   EXPECT_EQ(base64url_decode("Z").status().code(), Code::kMalformed);     // 1 mod 4
   EXPECT_EQ(base64url_decode("Zm 9v").status().code(), Code::kMalformed); // whitespace
   EXPECT_EQ(base64url_decode("Zm9vYmFy", 5).status().code(), Code::kTooLarge);
@@ -105,10 +107,11 @@ TEST(Bytes, ConstantTimeEqualAndSecureZero) {
   std::uint8_t buf[8];
   std::memset(buf, 0x5a, sizeof buf);
   secure_zero(buf, sizeof buf);
-  for (auto x : buf) EXPECT_EQ(x, 0);
+  for (auto x : buf)
+    EXPECT_EQ(x, 0);
   SecretBytes s{ByteSpan(a)};
   SecretBytes moved = std::move(s);
-  EXPECT_TRUE(s.empty());  // NOLINT(bugprone-use-after-move): checking the move empties it
+  EXPECT_TRUE(s.empty()); // NOLINT(bugprone-use-after-move): checking the move empties it
   EXPECT_EQ(moved.size(), 3u);
   moved.clear();
   EXPECT_TRUE(moved.empty());
@@ -135,6 +138,14 @@ TEST(Log, LeavesOrdinaryTextAlone) {
 TEST(Config, DefaultsAreWithinDocumentedRanges) {
   static_assert(IMSDC_STREAM_CHUNK % 16 == 0, "streaming AES-GCM needs 16-byte multiples");
   EXPECT_GE(IMSDC_MAX_SIP_MESSAGE, IMSDC_MAX_SDP_SIZE);
-  EXPECT_EQ(IMSDC_DC_MAX_MESSAGE_SIZE, 65536);  // PROTOCOL_PROFILE.md section 3 default
-  EXPECT_EQ(IMSDC_TOKEN_LIFETIME_S, 60);        // section 6 default
+#ifndef IMSDC_CONFIG_FILE
+  EXPECT_EQ(IMSDC_DC_MAX_MESSAGE_SIZE, 65536); // PROTOCOL_PROFILE.md section 3 default
+  EXPECT_EQ(IMSDC_TOKEN_LIFETIME_S, 60);       // section 6 default
+#else
+  // A configuration preset (configs/*.h) sets its own values: they must stay in range.
+  EXPECT_GE(IMSDC_DC_MAX_MESSAGE_SIZE, 1024);
+  EXPECT_LE(IMSDC_DC_MAX_MESSAGE_SIZE, 1048576);
+  EXPECT_GE(IMSDC_TOKEN_LIFETIME_S, 1);
+  EXPECT_LE(IMSDC_TOKEN_LIFETIME_S, 3600);
+#endif
 }

@@ -22,7 +22,7 @@ using crypto::EcPrivateKey;
 using crypto::MemoryKeystore;
 
 class CryptoEc : public testing::Test {
- protected:
+protected:
   void SetUp() override { fake::reset(); }
   void TearDown() override { fake::reset(); }
 };
@@ -34,29 +34,25 @@ Bytes unhex(std::string_view h) {
 }
 
 // The P-256 group order n.
-const char* const kOrderHex =
-    "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+const char* const kOrderHex = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
 
 // PKCS#8 P-256 key made with `openssl genpkey` and its public point (from `openssl pkey`).
-const char* const kPkcs8Pem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgEunWiFJqUMX4VXsT\n"
-    "N9yu8SeySXfilKvvBnclfhJ5ihuhRANCAAQx66qTIVaBrkK235ItwQsHwb8E928A\n"
-    "bw2e8MjJuLWA9dWlPcePfOtAmvb/JshYJZYiftYadfeDNzH02tmGG3aP\n"
-    "-----END PRIVATE KEY-----\n";
-const char* const kPkcs8PubHex =
-    "31ebaa93215681ae42b6df922dc10b07c1bf04f76f006f0d9ef0c8c9b8b580f5"
-    "d5a53dc78f7ceb409af6ff26c8582596227ed61a75f7833731f4dad9861b768f";
-const char* const kP384Pem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCpDOkQZkL9wKY/JGOK\n"
-    "FeMHiSyLHXJLKSN/M46594/f/IiqxB51v9uGltXw+QtNr8yhZANiAAR9fHVkJ4b3\n"
-    "pWKh1ZAM52R9I/G44opN26u7A2U1OwXnRDRZe2FPBGV8Iah+L1lRYddGKsOdrbhc\n"
-    "akLB7C6MFTIcwe/OLBttcqXrF2DvZg2jDU85cH8IXz+LbG9egpz0th0=\n"
-    "-----END PRIVATE KEY-----\n";
+const char* const kPkcs8Pem = "-----BEGIN PRIVATE KEY-----\n"
+                              "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgEunWiFJqUMX4VXsT\n"
+                              "N9yu8SeySXfilKvvBnclfhJ5ihuhRANCAAQx66qTIVaBrkK235ItwQsHwb8E928A\n"
+                              "bw2e8MjJuLWA9dWlPcePfOtAmvb/JshYJZYiftYadfeDNzH02tmGG3aP\n"
+                              "-----END PRIVATE KEY-----\n";
+const char* const kPkcs8PubHex = "31ebaa93215681ae42b6df922dc10b07c1bf04f76f006f0d9ef0c8c9b8b580f5"
+                                 "d5a53dc78f7ceb409af6ff26c8582596227ed61a75f7833731f4dad9861b768f";
+const char* const kP384Pem = "-----BEGIN PRIVATE KEY-----\n"
+                             "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCpDOkQZkL9wKY/JGOK\n"
+                             "FeMHiSyLHXJLKSN/M46594/f/IiqxB51v9uGltXw+QtNr8yhZANiAAR9fHVkJ4b3\n"
+                             "pWKh1ZAM52R9I/G44opN26u7A2U1OwXnRDRZe2FPBGV8Iah+L1lRYddGKsOdrbhc\n"
+                             "akLB7C6MFTIcwe/OLBttcqXrF2DvZg2jDU85cH8IXz+LbG9egpz0th0=\n"
+                             "-----END PRIVATE KEY-----\n";
 
 TEST_F(CryptoEc, RandomBytesFillAndDiffer) {
-  std::uint8_t a[2000] = {}, b[2000] = {};  // > one CTR-DRBG request
+  std::uint8_t a[2000] = {}, b[2000] = {}; // > one CTR-DRBG request
   ASSERT_TRUE(crypto::random_bytes(a, sizeof a).is_ok());
   ASSERT_TRUE(crypto::random_bytes(b, sizeof b).is_ok());
   EXPECT_NE(0, std::memcmp(a, b, sizeof a));
@@ -81,11 +77,11 @@ TEST_F(CryptoEc, ScalarRangeIsChecked) {
   EXPECT_EQ(EcPrivateKey::from_scalar(zero).status(), Code::kBadKey);
   Bytes n = unhex(kOrderHex);
   EXPECT_EQ(EcPrivateKey::from_scalar(n).status(), Code::kBadKey);
-  n[31] -= 1;  // n - 1 is the largest valid scalar
+  n[31] -= 1; // n - 1 is the largest valid scalar
   EXPECT_TRUE(EcPrivateKey::from_scalar(n).is_ok());
   EXPECT_EQ(EcPrivateKey::from_scalar(Bytes(31, 1)).status(), Code::kBadKey);
   Bytes one(32, 0);
-  one[31] = 1;  // d = 1: the public key is the generator
+  one[31] = 1; // d = 1: the public key is the generator
   auto g = EcPrivateKey::from_scalar(one);
   ASSERT_TRUE(g.is_ok());
   EXPECT_EQ(hex_encode(ByteSpan(g.value().public_key().xy.data(), 32)),
@@ -96,7 +92,7 @@ TEST_F(CryptoEc, PublicPointValidation) {
   auto k = EcPrivateKey::generate();
   ASSERT_TRUE(k.is_ok());
   std::array<std::uint8_t, 64> xy = k.value().public_key().xy;
-  xy[63] ^= 1;  // y no longer matches x
+  xy[63] ^= 1; // y no longer matches x
   EXPECT_EQ(crypto::ec_public_from_xy(ByteSpan(xy.data(), 64)).status(), Code::kBadKey);
   EXPECT_EQ(crypto::ec_public_from_xy(Bytes(64, 0)).status(), Code::kBadKey);
   EXPECT_EQ(crypto::ec_public_from_xy(Bytes(65, 4)).status(), Code::kBadKey);
@@ -131,7 +127,8 @@ TEST_F(CryptoEc, Sha256KnownAnswerAndStreaming) {
   EXPECT_EQ(hex_encode(ByteSpan(crypto::sha256(ByteSpan(std::string_view("abc"))).data(), 32)),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   Bytes data(10000);
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 7);
+  for (std::size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<std::uint8_t>(i * 7);
   crypto::Sha256 h;
   for (std::size_t off = 0; off < data.size();) {
     std::size_t n = std::min<std::size_t>(data.size() - off, 1 + off % 77);
@@ -188,7 +185,7 @@ TEST_F(CryptoEc, DerRawConversion) {
   // Small integers: leading zero bytes are dropped in DER and restored in raw form.
   Bytes small(64, 0);
   small[31] = 1;
-  small[32] = 0x80;  // high bit set: DER needs a 0x00 pad byte
+  small[32] = 0x80; // high bit set: DER needs a 0x00 pad byte
   auto der2 = crypto::ecdsa_raw_to_der(small);
   ASSERT_TRUE(der2.is_ok());
   auto raw2 = crypto::ecdsa_der_to_raw(der2.value());
@@ -225,7 +222,8 @@ TEST_F(CryptoEc, MemoryKeystoreSignsThroughThePort) {
   crypto::Digest d = crypto::sha256(ByteSpan(std::string_view("x")));
   auto sig = crypto::keystore_sign_digest(*ks->port(), d);
   ASSERT_TRUE(sig.is_ok());
-  EXPECT_TRUE(crypto::ecdsa_verify_digest(pub.value(), d, ByteSpan(sig.value().data(), 64)).is_ok());
+  EXPECT_TRUE(
+      crypto::ecdsa_verify_digest(pub.value(), d, ByteSpan(sig.value().data(), 64)).is_ok());
   // No chain stored yet.
   EXPECT_EQ(crypto::keystore_chain(*ks->port()).status(), Code::kNotFound);
 }
@@ -284,13 +282,14 @@ TEST_F(CryptoEc, KeystoreChainEnospcRetryAndBounds) {
   imsdc_port_keystore p = *ks->port();
   p.cert_chain = &ChainPort::chain;
   p.ctx = &cp;
-  cp.sizes = {3000, 500};  // the first needs an ENOSPC round trip
+  // The first needs an ENOSPC round trip (the first try reads 1 KiB); the largest allowed.
+  cp.sizes = {IMSDC_MAX_CERT_SIZE, 500};
   auto chain = crypto::keystore_chain(p);
   ASSERT_TRUE(chain.is_ok());
   ASSERT_EQ(chain.value().size(), 2u);
-  EXPECT_EQ(chain.value()[0].size(), 3000u);
+  EXPECT_EQ(chain.value()[0].size(), static_cast<std::size_t>(IMSDC_MAX_CERT_SIZE));
   EXPECT_EQ(chain.value()[1], Bytes(500, 2));
-  EXPECT_EQ(cp.calls, 4);  // 0 (ENOSPC), 0, 1, 2 (ENOENT)
+  EXPECT_EQ(cp.calls, 4); // 0 (ENOSPC), 0, 1, 2 (ENOENT)
 
   cp.sizes = {IMSDC_MAX_CERT_SIZE + 1};
   EXPECT_EQ(crypto::keystore_chain(p).status(), Code::kTooLarge);
@@ -298,8 +297,8 @@ TEST_F(CryptoEc, KeystoreChainEnospcRetryAndBounds) {
   EXPECT_EQ(crypto::keystore_chain(p).status(), Code::kTooLarge);
   cp.sizes.assign(IMSDC_MAX_CHAIN_LENGTH, 100);
   EXPECT_TRUE(crypto::keystore_chain(p).is_ok());
-  cp.sizes = {2000};
-  cp.lie_about_size = true;  // ENOSPC without a larger size: contract broken
+  cp.sizes = {IMSDC_MAX_CERT_SIZE};
+  cp.lie_about_size = true; // ENOSPC without a larger size: contract broken
   EXPECT_EQ(crypto::keystore_chain(p).status(), Code::kPortFailure);
 }
 
@@ -355,5 +354,5 @@ TEST_F(CryptoEc, KeystorePkSignsForMbedtls) {
   mbedtls_pk_free(&pk);
 }
 
-}  // namespace
-}  // namespace imsdc
+} // namespace
+} // namespace imsdc

@@ -96,11 +96,13 @@ TEST(SdpOffer, ExactProfileOutput) {
       "EE:EE:EE:EE:EE:EE:EE:EE:EE:EE\r\n"
       "a=tls-id:UeTlsId0123456789abcdef+/\r\n"
       "a=sctp-port:5000\r\n"
-      "a=max-message-size:65536\r\n"
-      "a=dcmap:0 subprotocol=\"http\"\r\n"
-      "a=dcmap:10 subprotocol=\"http\"\r\n"
-      "a=dcmap:1000 label=\"avatar-control\";subprotocol=\"imsdc-avatar\";ordered=true\r\n"
-      "a=dcsa:1000 3gpp-req-app:avatar-app\r\n");
+      "a=max-message-size:" +
+          std::to_string(IMSDC_DC_MAX_MESSAGE_SIZE) +
+          "\r\n"
+          "a=dcmap:0 subprotocol=\"http\"\r\n"
+          "a=dcmap:10 subprotocol=\"http\"\r\n"
+          "a=dcmap:1000 label=\"avatar-control\";subprotocol=\"imsdc-avatar\";ordered=true\r\n"
+          "a=dcsa:1000 3gpp-req-app:avatar-app\r\n");
 }
 
 TEST(SdpOffer, IceRemoteBootstrapAndMid) {
