@@ -212,6 +212,9 @@ if ((!quick)); then
       -DCMAKE_BUILD_TYPE=MinSizeRel \
     && step cortexm/build cmake --build build/cortexm -j"$JOBS"; then
     run_suite cortexm/target build/cortexm -L '^target$'
+    # The on-target runner's own summary line (ctest shows test output only on failure).
+    grep -h -E '^[0-9]+ passed, [0-9]+ failed$' build/cortexm/Testing/Temporary/LastTest.log \
+      | sed 's/^/cortexm runner under qemu-system-arm: /'
   fi
 fi
 
