@@ -577,6 +577,15 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
   std::vector<imsdc_port_udp*> handles;
   for (auto& s : socks)
     handles.push_back(s.udp);
+  // The selected ICE pair becomes the DTLS path, once.
+  auto take_selected = [&](std::uint64_t now) {
+    path = true;
+    path_local = peer.agent->selected()->local;
+    path_remote = peer.agent->selected()->remote;
+    std::fprintf(peer.ev, "ice connected: %s -> %s\n", ice::to_string(path_local).c_str(),
+                 ice::to_string(path_remote).c_str());
+    if (Status s = peer.assoc->start(now); !s.is_ok()) peer.finish(s);
+  };
   Bytes buf(2048), d;
   bool closing = false;
   std::uint64_t close_at = 0;
@@ -595,8 +604,11 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
         const ice::Demux kind = ice::classify(in);
         if (kind == ice::Demux::kStun && peer.agent) {
           (void)peer.agent->feed(in, from, s.addr, now);
-        } else if (kind == ice::Demux::kDtls && path && ice::same_address(from, path_remote)) {
-          (void)peer.assoc->feed(in, now);
+        } else if (kind == ice::Demux::kDtls) {
+          // The peer's first DTLS flight often follows the STUN answer that completes our
+          // selection in the same batch: take the selection now rather than drop it.
+          if (!path && peer.agent && peer.agent->selected()) take_selected(now);
+          if (path && ice::same_address(from, path_remote)) (void)peer.assoc->feed(in, now);
         }
       }
     }
@@ -608,12 +620,7 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
       if (peer.agent->state() == ice::AgentState::kFailed) {
         peer.finish(peer.agent->error());
       } else if (!path && peer.agent->selected()) {
-        path = true;
-        path_local = peer.agent->selected()->local;
-        path_remote = peer.agent->selected()->remote;
-        std::fprintf(peer.ev, "ice connected: %s -> %s\n", ice::to_string(path_local).c_str(),
-                     ice::to_string(path_remote).c_str());
-        if (Status s = peer.assoc->start(now); !s.is_ok()) peer.finish(s);
+        take_selected(now);
       }
     }
     (void)peer.assoc->poll(now);
