@@ -107,23 +107,17 @@ struct UeOffer {
   bool bootstrap = true;
 
   SessionDescription build() const {
-    OfferConfig b;
-    b.local = bdc;
-    b.local_bootstrap = true;
+    OfferConfig o;
+    o.local = app;
+    o.local_bootstrap = bootstrap;
+    if (bootstrap) o.bootstrap_local = bdc;
     Result<std::vector<MediaSection>> speech = parse_media(kSpeech);
     EXPECT_TRUE(speech.is_ok());
-    b.other_media = speech.value();
-    OfferConfig a;
-    a.local = app;
-    a.local_bootstrap = false;
-    a.app_channels = {avatar_control()};
-    Result<SessionDescription> ob = make_offer(b);
-    Result<SessionDescription> oa = make_offer(a);
-    EXPECT_TRUE(ob.is_ok() && oa.is_ok());
-    SessionDescription s = ob.value();
-    if (!bootstrap) s.media.pop_back();
-    s.media.push_back(oa->media.back());
-    return s;
+    o.other_media = speech.value();
+    o.app_channels = {avatar_control()};
+    Result<SessionDescription> offer = make_offer(o);
+    EXPECT_TRUE(offer.is_ok()) << offer.status().message();
+    return offer.is_ok() ? offer.value() : SessionDescription();
   }
 };
 
@@ -201,6 +195,31 @@ bool run_call(const UeOffer& a, const MfConfig& mf, Call* call,
 }
 
 } // namespace
+
+TEST(SdpMf, UeOffersTheBootstrapOnItsOwnLine) {
+  const SessionDescription o = UeOffer().build();
+  ASSERT_EQ(o.media.size(), 3u); // speech, bootstrap, application
+  const MediaSection& boot = o.media[1];
+  const MediaSection& app = o.media[2];
+  ASSERT_TRUE(boot.is_data_channel && app.is_data_channel);
+  ASSERT_EQ(boot.channels.size(), 2u);
+  EXPECT_EQ(boot.channels[0].stream_id, 0);
+  EXPECT_EQ(boot.channels[1].stream_id, 10);
+  EXPECT_EQ(boot.port, 50000);
+  EXPECT_EQ(boot.tls_id, kUeABdcTls);
+  ASSERT_EQ(app.channels.size(), 1u);
+  EXPECT_EQ(app.channels[0].stream_id, 1000);
+  EXPECT_EQ(app.port, 50002);
+  EXPECT_EQ(app.tls_id, kUeAAppTls);
+  // Without bootstrap channels there is no bootstrap line; one tls-id for both is refused.
+  UeOffer none;
+  none.bootstrap = false;
+  EXPECT_EQ(none.build().media.size(), 2u);
+  OfferConfig same;
+  same.local = endpoint("192.0.2.10", 50002, kUeA, kUeAAppTls);
+  same.bootstrap_local = endpoint("192.0.2.10", 50000, kUeA, kUeAAppTls);
+  EXPECT_EQ(make_offer(same).status(), Code::kInvalidArgument);
+}
 
 TEST(SdpMf, CalleeOfferKeepsAppLineTextAndCarriesTheMfBootstrap) {
   Call call;

@@ -230,15 +230,29 @@ Result<SessionDescription> make_offer(const OfferConfig& config) {
   // so the application's lines (speech first) come before ours.
   s.media = config.other_media;
   MediaSection dc = local_section(config.local, Setup::kActpass);
+  // The bootstrap channels go on their own line (not in the BUNDLE group: another
+  // transport) when the configuration asks for one association per kind.
+  MediaSection* boot = &dc;
+  MediaSection bootstrap_line;
+  const bool own_line =
+      config.bootstrap_local.has_value() && (config.local_bootstrap || config.remote_bootstrap);
+  if (own_line) {
+    IMSDC_TRY(check_local(*config.bootstrap_local));
+    if (config.bootstrap_local->tls_id == config.local.tls_id)
+      return invalid("sdp: each data-channel m-line needs its own tls-id");
+    bootstrap_line = local_section(*config.bootstrap_local, Setup::kActpass);
+    boot = &bootstrap_line;
+  }
   if (config.local_bootstrap) {
     for (std::uint16_t id : kLocalBootstrapIds)
-      dc.channels.push_back(bootstrap_channel(id, BdcUsedBy::kNone));
+      boot->channels.push_back(bootstrap_channel(id, BdcUsedBy::kNone));
   }
   if (config.remote_bootstrap) {
     for (std::uint16_t id : kRemoteBootstrapIds) {
-      dc.channels.push_back(bootstrap_channel(id, config.remote_bdc_used_by));
+      boot->channels.push_back(bootstrap_channel(id, config.remote_bdc_used_by));
     }
   }
+  if (own_line) s.media.push_back(std::move(bootstrap_line));
   for (const DcMap& c : config.app_channels) {
     IMSDC_TRY(check_app_channel(c, dc.channels));
     dc.channels.push_back(c);

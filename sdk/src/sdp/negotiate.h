@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,12 @@ struct OfferConfig {
   BdcUsedBy remote_bdc_used_by = BdcUsedBy::kSender;
   std::vector<DcMap> app_channels;       // stream ids >= kFirstAppStreamId
   std::vector<MediaSection> other_media; // the application's m-lines (speech first)
+  // One association per kind (sdp/mf.h): when set, the bootstrap channels go in an m-line of
+  // their own on this endpoint (its own port, tls-id and ICE), before the application line on
+  // `local`, so the network's media function can anchor the bootstrap line (e2ae) while the
+  // application line stays between the UEs (e2e). Each line is answered and run as its own
+  // association (AnswerConfig::data_channel_index, apply_answer's data_channel_index).
+  std::optional<LocalEndpoint> bootstrap_local;
 };
 
 // One channel an incoming offer adds, as the policy sees it. The views point into the offer
@@ -138,10 +145,12 @@ struct Answer {
 
 // Builds an initial offer: the application's m-lines first, then one data-channel m-line
 // with setup:actpass, the local fingerprints and tls-id, and the bootstrap and application
-// dcmap lines. Errors: kInvalidArgument (no sha-256 fingerprint, tls-id shorter than 20 or
-// with other characters, ICE enabled without valid credentials, an application channel
-// below kFirstAppStreamId, duplicate stream ids, max-retr with max-time, a data-channel
-// m-line among other_media); kTooLarge (more than IMSDC_DC_MAX_CHANNELS channels).
+// dcmap lines (with bootstrap_local: a bootstrap line, then the application line). Errors:
+// kInvalidArgument (no sha-256 fingerprint, tls-id shorter than 20 or with other
+// characters, ICE enabled without valid credentials, an application channel below
+// kFirstAppStreamId, duplicate stream ids, max-retr with max-time, a data-channel m-line
+// among other_media, the same tls-id on both lines); kTooLarge (more than
+// IMSDC_DC_MAX_CHANNELS channels).
 Result<SessionDescription> make_offer(const OfferConfig& config);
 
 // Answers an incoming offer or re-offer. Each channel the offer adds (all of them when
