@@ -109,6 +109,14 @@ public:
     return assoc->start(now);
   }
 
+  // The selected ICE pair becomes the DTLS path, once.
+  void take_selected(std::uint64_t now) {
+    path = true;
+    path_local = agent->selected()->local;
+    path_remote = agent->selected()->remote;
+    (void)assoc->start(now);
+  }
+
   void service(std::uint64_t now) override {
     if (!assoc) return;
     const imsdc_port_net* net = posix::net();
@@ -120,8 +128,11 @@ public:
         const ice::Demux kind = ice::classify(in);
         if (kind == ice::Demux::kStun && agent) {
           (void)agent->feed(in, from, s.first, now);
-        } else if (kind == ice::Demux::kDtls && path && ice::same_address(from, path_remote)) {
-          (void)assoc->feed(in, now);
+        } else if (kind == ice::Demux::kDtls) {
+          // The peer's first DTLS flight often follows the STUN answer that completes our
+          // selection in the same batch: take the selection now rather than drop it.
+          if (!path && agent && agent->selected()) take_selected(now);
+          if (path && ice::same_address(from, path_remote)) (void)assoc->feed(in, now);
         }
       }
     }
@@ -135,10 +146,7 @@ public:
         state = IMSDC_DC_FAILED;
         if (cb.on_state) cb.on_state(cb.user, state, to_c(agent->error()));
       } else if (!path && agent->selected()) {
-        path = true;
-        path_local = agent->selected()->local;
-        path_remote = agent->selected()->remote;
-        (void)assoc->start(now);
+        take_selected(now);
       }
     }
     (void)assoc->poll(now);
