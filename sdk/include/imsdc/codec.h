@@ -37,6 +37,9 @@ std::string hex_encode(ByteSpan in);
 // Accepts upper or lower case; optional separator character between bytes (e.g. ':').
 Result<Bytes> hex_decode(std::string_view in, char separator = 0);
 
+// ASCII case-insensitive equality (header names, tokens, schemes); other bytes must match.
+bool ascii_iequals(std::string_view a, std::string_view b);
+
 } // namespace imsdc
 
 #endif // IMSDC_CODEC_H

@@ -1,5 +1,7 @@
 #include "dc/bootstrap_http.h"
 
+#include "imsdc/codec.h"
+
 #include <algorithm>
 
 namespace imsdc::dc {
@@ -8,18 +10,6 @@ namespace {
 constexpr Module kMod = Module::kDc;
 Status err(Code c, const char* d) {
   return Status(c, kMod, d);
-}
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // Visible ASCII and (inside values) spaces and tabs; never CR, LF, NUL or DEL.
@@ -67,7 +57,7 @@ bool decimal(std::string_view s, std::uint64_t* out) {
 
 const std::string* HttpResponse::header(std::string_view name) const {
   for (const HttpHeader& h : headers) {
-    if (iequal(h.name, name)) return &h.value;
+    if (ascii_iequals(h.name, name)) return &h.value;
   }
   return nullptr;
 }
@@ -135,11 +125,11 @@ Result<HttpRequest> parse_request(std::string_view m, std::size_t max_body) {
     const std::string_view name = l.substr(0, colon);
     const std::string_view value = trim(l.substr(colon + 1));
     if (!clean(value, true)) return err(Code::kMalformed, "control character in header");
-    if (iequal(name, "If-None-Match")) r.if_none_match = std::string(value);
-    if (iequal(name, "Content-Type")) r.content_type = std::string(value);
-    if (iequal(name, "Transfer-Encoding"))
+    if (ascii_iequals(name, "If-None-Match")) r.if_none_match = std::string(value);
+    if (ascii_iequals(name, "Content-Type")) r.content_type = std::string(value);
+    if (ascii_iequals(name, "Transfer-Encoding"))
       return err(Code::kMalformed, "a request on a DC is one message: no transfer coding");
-    if (iequal(name, "Content-Length")) {
+    if (ascii_iequals(name, "Content-Length")) {
       std::uint64_t v = 0;
       if (!decimal(value, &v) || have_length) return err(Code::kMalformed, "bad Content-Length");
       have_length = true;
@@ -166,8 +156,8 @@ Result<std::string> build_response_head(int status, std::string_view reason,
   std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
   head.append(reason).append("\r\n");
   for (const HttpHeader& h : headers) {
-    if (!token(h.name) || !clean(h.value, true) || iequal(h.name, "Content-Length") ||
-        iequal(h.name, "Transfer-Encoding"))
+    if (!token(h.name) || !clean(h.value, true) || ascii_iequals(h.name, "Content-Length") ||
+        ascii_iequals(h.name, "Transfer-Encoding"))
       return err(Code::kInvalidArgument, "bad response header");
     head.append(h.name).append(": ").append(h.value).append("\r\n");
   }
@@ -282,11 +272,11 @@ Status HttpResponseParser::parse_head() {
   bool have_length = false;
   std::uint64_t length = 0;
   for (const HttpHeader& h : response_.headers) {
-    if (iequal(h.name, "Transfer-Encoding")) {
-      if (!iequal(h.value, "chunked") || chunked)
+    if (ascii_iequals(h.name, "Transfer-Encoding")) {
+      if (!ascii_iequals(h.value, "chunked") || chunked)
         return err(Code::kMalformed, "unsupported transfer coding");
       chunked = true;
-    } else if (iequal(h.name, "Content-Length")) {
+    } else if (ascii_iequals(h.name, "Content-Length")) {
       std::uint64_t v = 0;
       if (!decimal(h.value, &v)) return err(Code::kMalformed, "bad Content-Length");
       if (have_length && v != length) return err(Code::kMalformed, "conflicting Content-Length");

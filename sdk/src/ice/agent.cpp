@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "imsdc/codec.h"
 #include "imsdc/crypto.h"
 #include "imsdc/log.h"
 
@@ -22,17 +23,6 @@ Status random_u64(std::uint64_t* out) {
     v = (v << 8) | x;
   *out = v;
   return Status::ok();
-}
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 int hex_value(char c) {
@@ -304,7 +294,7 @@ Status Agent::set_remote(const sdp::IceParams& ice, const std::vector<sdp::Candi
   }
   for (const auto& c : candidates) {
     imsdc_port_addr a;
-    if (c.component != 1 || !equals_ignore_case(c.transport, "udp") || c.port == 0 ||
+    if (c.component != 1 || !ascii_iequals(c.transport, "udp") || c.port == 0 ||
         !parse_ip(c.address, c.port, &a)) {
       IMSDC_LOGD(kLog, "skipping remote candidate %s (%s)", c.foundation.c_str(), c.type.c_str());
       continue;

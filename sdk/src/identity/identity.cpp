@@ -28,18 +28,6 @@ bool is_b64url(char c) {
          c == '_';
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string_view trim_ws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
@@ -99,7 +87,7 @@ Result<Passport> verify_passport(std::string_view value, const VerifyConfig& cfg
   JsonPtr header(cJSON_ParseWithLength(parts->header_json.data(), parts->header_json.size()),
                  cJSON_Delete);
   if (!header) return err(Code::kMalformed, "PASSporT header is not JSON");
-  if (!parts->typ.empty() && !iequals(parts->typ, "passport"))
+  if (!parts->typ.empty() && !ascii_iequals(parts->typ, "passport"))
     return err(Code::kBinding, "JWS typ is not passport");
   const char* ppt = json_str(header.get(), "ppt");
   Passport p;
@@ -407,7 +395,7 @@ Result<IdentityHeader> parse_identity_header(std::string_view value) {
     std::size_t eq = rest.find('=');
     std::size_t semi = rest.find(';');
     std::string_view name = trim_ws(rest.substr(0, std::min(eq, semi)));
-    if (iequals(name, "info")) {
+    if (ascii_iequals(name, "info")) {
       if (eq == std::string_view::npos || eq > semi)
         return err(Code::kMalformed, "Identity info without a value");
       std::string_view v = trim_ws(rest.substr(eq + 1));
@@ -429,8 +417,8 @@ Result<IdentityHeader> parse_identity_header(std::string_view value) {
     for (char c : name) {
       if (!sip::is_token_char(c)) return err(Code::kMalformed, "Identity parameter name");
     }
-    if (iequals(name, "alg")) h.alg = pv;
-    if (iequals(name, "ppt")) h.ppt = pv;
+    if (ascii_iequals(name, "alg")) h.alg = pv;
+    if (ascii_iequals(name, "ppt")) h.ppt = pv;
     rest = trim_ws(rest.substr(end));
   }
   if (h.info.empty()) return err(Code::kMalformed, "Identity has no info parameter");
@@ -535,7 +523,7 @@ Result<CallerCard> verify_request(const sip::Message& request, const VerifyConfi
   if (infos) {
     for (std::string_view v : infos.value()) {
       auto na = sip::parse_name_addr(v);
-      if (na && na->param("purpose") && iequals(na->param("purpose").value(), "avatar")) {
+      if (na && na->param("purpose") && ascii_iequals(na->param("purpose").value(), "avatar")) {
         avatar = std::string(na->uri.text);
         break;
       }

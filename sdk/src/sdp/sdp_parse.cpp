@@ -17,17 +17,6 @@ Status too_large(const char* detail) {
   return Status(Code::kTooLarge, Module::kSdp, detail);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
@@ -106,7 +95,7 @@ Status parse_origin(std::string_view v, Origin* out) {
 std::optional<HashFunc> parse_hash_name(std::string_view name) {
   for (HashFunc h : {HashFunc::kSha1, HashFunc::kSha224, HashFunc::kSha256, HashFunc::kSha384,
                      HashFunc::kSha512}) {
-    if (iequals(name, hash_name(h))) return h;
+    if (ascii_iequals(name, hash_name(h))) return h;
   }
   return std::nullopt;
 }
@@ -329,13 +318,13 @@ private:
     if (handled) return Status::ok();
     if (starts_with(v, "setup:")) {
       std::string_view s = v.substr(6);
-      if (iequals(s, "actpass"))
+      if (ascii_iequals(s, "actpass"))
         m.setup = Setup::kActpass;
-      else if (iequals(s, "active"))
+      else if (ascii_iequals(s, "active"))
         m.setup = Setup::kActive;
-      else if (iequals(s, "passive"))
+      else if (ascii_iequals(s, "passive"))
         m.setup = Setup::kPassive;
-      else if (iequals(s, "holdconn"))
+      else if (ascii_iequals(s, "holdconn"))
         m.setup = Setup::kHoldconn;
       else
         return malformed("sdp: bad setup value");

@@ -3,15 +3,13 @@
 
 #include <cstring>
 
+#include "imsdc/codec.h"
+
 namespace imsdc::sip {
 namespace {
 
 constexpr Status malformed(const char* detail) {
   return Status(Code::kMalformed, Module::kSip, detail);
-}
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // URI parameters also allow "[]/:&$" in names (RFC 3261 param-unreserved); header
@@ -50,11 +48,7 @@ bool is_token(std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return ascii_iequals(a, b);
 }
 
 std::string_view trim(std::string_view s) {
