@@ -84,17 +84,6 @@ Result<bool> joined_ice_lite(const SessionDescription& out, std::size_t mf_index
   return mf_lite;
 }
 
-// RFC 3264 section 8.2 style placeholder: the line stays (indices match) but is disabled.
-MediaSection disabled_line(const MediaSection& offered) {
-  MediaSection m;
-  m.media = offered.media;
-  m.proto = offered.proto;
-  m.fmt = offered.fmt;
-  m.mid = offered.mid;
-  if (!offered.mid.empty()) m.extra.push_back("a=mid:" + offered.mid);
-  return m;
-}
-
 // One-line view of `s` (the session level plus media line `index`) for negotiate.h, which
 // runs one data-channel association per call.
 SessionDescription single_line(const SessionDescription& s, std::size_t index) {
@@ -182,7 +171,7 @@ Result<MfSplit> split_offer(const SessionDescription& ue_offer, const MfConfig& 
       out.callee_bootstrap_appended = true;
     }
   } else if (boot != kNoMediaLine) {
-    offer.media[boot] = disabled_line(ue_offer.media[boot]);
+    offer.media[boot] = rejected_copy(ue_offer.media[boot]);
   }
   Result<bool> lite = joined_ice_lite(offer, out.callee_bootstrap_index, ue_offer.ice_lite,
                                       config.callee_leg.ice.enabled && config.callee_leg.ice.lite);

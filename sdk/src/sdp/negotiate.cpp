@@ -160,17 +160,6 @@ void disable(Negotiated* n, const char* reason) {
   n->channels.clear();
 }
 
-// RFC 3264 section 6: an m-line we do not take is answered with port 0 and the same format.
-MediaSection rejected_copy(const MediaSection& offered) {
-  MediaSection m;
-  m.media = offered.media;
-  m.proto = offered.proto;
-  m.fmt = offered.fmt;
-  m.mid = offered.mid;
-  if (!offered.mid.empty()) m.extra.push_back("a=mid:" + offered.mid);
-  return m;
-}
-
 // Increments a decimal o= session version (RFC 8866 section 5.2: it grows with each change).
 bool increment_decimal(std::string* v) {
   if (v->empty() || v->size() > 20 ||
@@ -396,6 +385,16 @@ Result<SessionDescription> make_reoffer(const SessionDescription& previous_local
     dc->fingerprints = probe.fingerprints;
   }
   return s;
+}
+
+MediaSection rejected_copy(const MediaSection& offered) {
+  MediaSection m;
+  m.media = offered.media;
+  m.proto = offered.proto;
+  m.fmt = offered.fmt;
+  m.mid = offered.mid;
+  if (!offered.mid.empty()) m.extra.push_back("a=mid:" + offered.mid);
+  return m;
 }
 
 Result<Negotiated> apply_answer(const SessionDescription& local_offer,

@@ -181,6 +181,10 @@ Result<SessionDescription> make_reoffer(const SessionDescription& previous_local
                                         const std::vector<DcMap>& add,
                                         const ReofferOptions& options = {});
 
+// RFC 3264 section 6: the answer line for an offered m-line we do not take (port 0, same
+// media, proto, format and mid), also the disabled placeholder that keeps indices aligned.
+MediaSection rejected_copy(const MediaSection& offered);
+
 // Reads the answer to our offer (or re-offer) for our data-channel m-line number
 // `data_channel_index` (0: the first). Channels the answer lists but we did not offer are
 // ignored: an answerer cannot add channels. Errors: kInvalidArgument (no such data-channel
