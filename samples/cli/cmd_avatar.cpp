@@ -313,6 +313,19 @@ int ephemeral(const Args& a) {
   return 0;
 }
 
+// What decrypt and fetch print once the plaintext is committed: JSON on stdout with --json,
+// else one line on stderr. Returns exit code 0.
+int report_plaintext(const Args& a, const avatar::JweResult& r, const char* verb) {
+  if (a.has("--json"))
+    std::printf("{\"cty\":\"%s\",\"size\":%llu}\n", r.cty.c_str(),
+                static_cast<unsigned long long>(r.size));
+  else
+    (void)std::fprintf(stderr, "imsdc: %s %llu bytes (%s) to %s\n", verb,
+                       static_cast<unsigned long long>(r.size), r.cty.c_str(),
+                       a.get("--out").c_str());
+  return 0;
+}
+
 int decrypt(const Args& a) {
   for (const char* o : {"--in", "--ephemeral-key", "--jti", "--out"})
     if (!a.has(o)) return usage_error(std::string("avatar decrypt needs ") + o);
@@ -340,14 +353,7 @@ int decrypt(const Args& a) {
   if (!s) return fail(s, "JWE");
   auto r = dec.finish();
   if (!r) return fail(r.status(), "JWE");
-  if (a.has("--json"))
-    std::printf("{\"cty\":\"%s\",\"size\":%llu}\n", r.value().cty.c_str(),
-                static_cast<unsigned long long>(r.value().size));
-  else
-    (void)std::fprintf(stderr, "imsdc: decrypted %llu bytes (%s) to %s\n",
-                       static_cast<unsigned long long>(r.value().size), r.value().cty.c_str(),
-                       a.get("--out").c_str());
-  return 0;
+  return report_plaintext(a, r.value(), "decrypted");
 }
 
 // A blob sink that keeps nothing: verify without --out only needs the digest.
@@ -606,14 +612,7 @@ int fetch(const Args& a) {
 #endif
   }
   if (!r) return fail(r.status(), "fetch");
-  if (a.has("--json"))
-    std::printf("{\"cty\":\"%s\",\"size\":%llu}\n", r.value().cty.c_str(),
-                static_cast<unsigned long long>(r.value().size));
-  else
-    (void)std::fprintf(stderr, "imsdc: fetched %llu bytes (%s) to %s\n",
-                       static_cast<unsigned long long>(r.value().size), r.value().cty.c_str(),
-                       a.get("--out").c_str());
-  return 0;
+  return report_plaintext(a, r.value(), "fetched");
 }
 
 // --- imsdc bench avatar ---------------------------------------------------------------
