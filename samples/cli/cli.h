@@ -87,6 +87,9 @@ int cmd_answer(int argc, char** argv);
 // imsdc dc peer and imsdc sdp offer (cmd_dc.cpp).
 int cmd_dc(int argc, char** argv);
 int cmd_sdp(int argc, char** argv);
+// The avatar call demo: imsdc mf (cmd_mf.cpp) and imsdc avatar-call (cmd_avatar_call.cpp).
+int cmd_mf(int argc, char** argv);
+int cmd_avatar_call(int argc, char** argv);
 // imsdc dc relay, the DC AS relay (cmd_dc_relay.cpp), dispatched by cmd_dc.
 int cmd_dc_relay(int argc, char** argv);
 

@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "  register    register an IMPU with the eP-CSCF over WSS, hold, de-register\n"
     "  call        register and place a SIP call (100rel, UPDATE, re-INVITE, session timer)\n"
     "  answer      register, wait for one call, answer it, print what arrived\n"
+    "  avatar-call the demo UE: a call with data channels and the three avatar sessions\n"
+    "  mf          the labnet media function: B2BUA, bootstrap channel, DC AS (demo)\n"
     "  dc peer     one data-channel endpoint over UDP: SDP files, ICE, DTLS, SCTP, messages\n"
     "  sdp offer   print an IMS data-channel SDP offer (bootstrap and application channels)\n"
     "  bench       benchmarks: crypto (against raw mbedTLS), sip (captured INVITE, registration),\n"
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
   if (cmd == "register") return imsdc::cli::cmd_register(sub_argc, sub_argv);
   if (cmd == "call") return imsdc::cli::cmd_call(sub_argc, sub_argv);
   if (cmd == "answer") return imsdc::cli::cmd_answer(sub_argc, sub_argv);
+  if (cmd == "avatar-call") return imsdc::cli::cmd_avatar_call(sub_argc, sub_argv);
+  if (cmd == "mf") return imsdc::cli::cmd_mf(sub_argc, sub_argv);
   if (cmd == "avatar") return imsdc::cli::cmd_avatar(sub_argc, sub_argv);
   if (cmd == "bench") return imsdc::cli::cmd_bench(sub_argc, sub_argv);
   if (cmd == "dc") return imsdc::cli::cmd_dc(sub_argc, sub_argv);

@@ -450,6 +450,28 @@ TEST(SipCall, PreemptiveTokenAndAvatarOnTheInvite) {
             "<https://bar.ims.example/avatars/alice-7>;purpose=avatar");
 }
 
+// A back-to-back user agent (the labnet media function) places the called leg for the caller:
+// From and the avatar reference are the caller's, not the agent's own.
+TEST(SipCall, BackToBackLegCarriesTheServedUsersFromAndAvatar) {
+  Pair p([](sip::CallConfig& c) { c.avatar_uri = "https://bar.ims.example/avatars/mf-own"; });
+  sip::OutgoingCall spec = to_bob();
+  spec.from = "sip:alice@enterprise.example";
+  spec.avatar_uri = "https://bar.ims.example/avatars/av-alice";
+  p.call(spec);
+  ASSERT_EQ(p.a.sent_count("INVITE "), 1);
+  EXPECT_EQ(header_of(p.a.sent[0], "From").rfind("<sip:alice@enterprise.example>;tag=", 0), 0u);
+  EXPECT_EQ(header_of(p.a.sent[0], "Call-Info"),
+            "<https://bar.ims.example/avatars/av-alice>;purpose=avatar");
+  EXPECT_EQ(p.b.last(CallEventKind::kIncoming)->from.find("sip:alice@enterprise.example"), 1u);
+  sip::CallOutput out;
+  sip::OutgoingCall bad = to_bob();
+  bad.from = "<sip:x@y>";
+  EXPECT_EQ(p.a.agent->invite(bad, p.now, &out).status(), Code::kInvalidArgument);
+  bad = to_bob();
+  bad.avatar_uri = "https://bar/a b";
+  EXPECT_EQ(p.a.agent->invite(bad, p.now, &out).status(), Code::kInvalidArgument);
+}
+
 TEST(SipCall, UnsupportedExtensionAndTooManyCalls) {
   Pair p;
   sip::OutgoingCall spec = to_bob();

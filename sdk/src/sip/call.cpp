@@ -198,9 +198,10 @@ struct CallOps {
     return c.spec.mmtel ? a.mmtel_contact_ : a.contact_;
   }
 
-  void add_avatar(MessageBuilder* b) {
-    if (a.config_.avatar_uri.empty()) return;
-    auto v = format_avatar_header(a.config_.avatar_uri);
+  void add_avatar(const Call& c, MessageBuilder* b) {
+    const std::string& uri = c.spec.avatar_uri.empty() ? a.config_.avatar_uri : c.spec.avatar_uri;
+    if (uri.empty()) return;
+    auto v = format_avatar_header(uri);
     if (v) b->header(a.config_.avatar_header, v.value());
   }
 
@@ -323,7 +324,7 @@ struct CallOps {
       if (!c.spec.preferred_identity.empty())
         b.header("P-Preferred-Identity", "<" + c.spec.preferred_identity + ">");
       if (c.spec.privacy_id) b.header("Privacy", "id");
-      add_avatar(&b);
+      add_avatar(c, &b);
       if (pass == 0 && !authorization.empty()) b.header("Proxy-Authorization", authorization);
       b.body("application/sdp", ByteSpan(c.spec.sdp));
       auto text = b.build();
@@ -706,7 +707,7 @@ struct CallOps {
     if (code > 100 && code < 300) copy_record_route(invite, &b); // RFC 3261 section 12.1.1
     if (code < 300) {
       b.header("Contact", contact(c)).header("Allow", kAllow);
-      add_avatar(&b);
+      add_avatar(c, &b);
     }
     if (reliable) {
       b.header("Require", "100rel").header("RSeq", std::to_string(c.local_rseq));
@@ -1092,12 +1093,14 @@ Result<CallId> CallAgent::invite(const OutgoingCall& spec, std::uint64_t now_ms,
     return sip_error(Code::kInvalidArgument, "bad callee URI");
   if (spec.sdp.empty()) return sip_error(Code::kInvalidArgument, "an INVITE needs an SDP offer");
   if (spec.sdp.size() > IMSDC_MAX_SDP_SIZE) return sip_error(Code::kTooLarge, "SDP too large");
-  if (!spec.preferred_identity.empty()) {
-    auto ppi = parse_uri(spec.preferred_identity);
-    if (!ppi || ppi->scheme == UriScheme::kOther ||
-        spec.preferred_identity.find_first_of("<>") != std::string::npos)
-      return sip_error(Code::kInvalidArgument, "bad P-Preferred-Identity");
+  for (const std::string* u : {&spec.preferred_identity, &spec.from}) {
+    if (u->empty()) continue;
+    auto p = parse_uri(*u);
+    if (!p || p->scheme == UriScheme::kOther || u->find_first_of("<>") != std::string::npos)
+      return sip_error(Code::kInvalidArgument, "bad P-Preferred-Identity or From");
   }
+  if (!spec.avatar_uri.empty() && !format_avatar_header(spec.avatar_uri))
+    return sip_error(Code::kInvalidArgument, "bad avatar URI");
   if (spec.preemptive_token && !spec.third_party_token.get)
     return sip_error(Code::kInvalidArgument, "pre-emptive token without a provider");
   if (calls_.size() >= kMaxCalls) return sip_error(Code::kNoMemory, "too many calls");
@@ -1114,7 +1117,7 @@ Result<CallId> CallAgent::invite(const OutgoingCall& spec, std::uint64_t now_ms,
   Dialog d;
   d.call_id = call_id.value();
   d.local_tag = tag.value();
-  d.local = "<" + config_.impu + ">;tag=" + tag.value();
+  d.local = "<" + (spec.from.empty() ? config_.impu : spec.from) + ">;tag=" + tag.value();
   d.remote = "<" + spec.to + ">";
   c->dialog = std::move(d);
   CallOps ops{*this, now_ms, out};

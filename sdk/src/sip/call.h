@@ -91,6 +91,10 @@ struct OutgoingCall {
   TokenProvider third_party_token; // the enterprise token, sent as Proxy-Authorization
   bool preemptive_token = false;   // send it on the first INVITE instead of after a 407
   bool privacy_id = false;         // Privacy: id
+  // A back-to-back user agent acting for the served user (the labnet media function): the
+  // From AoR of this call and its avatar reference. Empty: CallConfig's impu / avatar_uri.
+  std::string from;
+  std::string avatar_uri;
 };
 
 enum class CallEventKind : std::uint8_t {

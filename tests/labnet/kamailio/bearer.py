@@ -15,6 +15,12 @@
 #   3. no Authorization: the To AoR belongs to a digest user -> 401 Digest challenge with that
 #      user's algorithm; otherwise -> 401 "Bearer realm=..." challenge.
 #
+# Also (PROTOCOL_PROFILE section 2, README.md): the third-party identity check of out-of-dialog
+# requests (labnet_proxy_bearer), the telephone numbers of numbers.conf (labnet_numbers) and,
+# with --mf, the identity the media function asserts on its trusted connection
+# (labnet_mf_identity; whether a request comes from the MF is decided in the config, by the
+# connection, not here).
+#
 # The Kamailio config calls the methods below through python_exec("name", "<settings.json>") and
 # then answers from $var(auth_code), $var(auth_reason) and $var(auth_hdrs) (extra reply headers,
 # each ending in CRLF). Secrets (passwords, tokens) are never logged.
@@ -111,6 +117,29 @@ def _uri_aor(uri):
         return None
     userpart = m.group(2) or ""
     return "%s:%s%s" % ("sip", userpart, m.group(3).lower())
+
+
+def _header_uris(value):
+    """'<sip:a@b>, "A" <tel:+1>' (one or more header fields, as $(hdr(X)[*]) joins them) or a
+    bare 'sip:a@b' -> ['sip:a@b', 'tel:+1']."""
+    if not value:
+        return []
+    uris = re.findall(r"<([^>]*)>", value)
+    if not uris:
+        uris = [v.strip() for v in value.split(",") if v.strip()]
+    return uris
+
+
+def _identity_aor(uri, numbers):
+    """A sip/sips URI -> its AoR; a tel URI -> the AoR that has this number in numbers.conf
+    (None when no labnet user has it, or for other schemes)."""
+    if re.match(r"^\s*sips?:", uri, re.I):
+        return _uri_aor(uri)
+    m = re.match(r"^\s*tel:\+?([0-9().-]+)", uri, re.I)
+    if m:
+        digits = re.sub(r"[-.()]", "", m.group(1))
+        return next((a for a, tn in numbers.items() if tn == digits), None)
+    return None
 
 
 def _set(code, reason, hdrs=""):
@@ -342,6 +371,30 @@ class LabnetAuth:
             return _set(400, "Bad Request - only Bearer is accepted in Proxy-Authorization")
         return _validate_token(settings, _users(settings), creds.strip(), identity,
                                "Proxy-Authenticate", 407)
+
+    def labnet_mf_identity(self, msg, args):
+        """Initial INVITE from the media function's trusted connection (--mf; the trust domain,
+        RFC 3325): no token is needed. $var(asserted) = the AoR of its P-Preferred-Identity,
+        else of its P-Asserted-Identity (a SIP URI first; a tel URI names the AoR with that
+        number in numbers.conf), else "" (nothing asserted). The From header plays no part."""
+        numbers = _numbers(_load_settings(args))
+        source = "P-Preferred-Identity"
+        uris = _header_uris(_get("$(hdr(P-Preferred-Identity)[*])"))
+        if not uris:
+            source = "P-Asserted-Identity"
+            uris = _header_uris(_get("$(hdr(P-Asserted-Identity)[*])"))
+        KSR.pv.sets("$var(asserted)", "")
+        if not uris:
+            KSR.info("labnet: MF: no P-Preferred-Identity or P-Asserted-Identity\n")
+            return _set(200, "OK")
+        uris.sort(key=lambda u: 0 if re.match(r"^\s*sips?:", u, re.I) else 1)
+        identity = _identity_aor(uris[0], numbers)
+        if identity is None:
+            KSR.info("labnet: MF: %s %s is no labnet identity\n" % (source, uris[0]))
+            return _set(403, "Forbidden - %s unknown" % source)
+        KSR.pv.sets("$var(asserted)", identity)
+        KSR.info("labnet: MF: asserting %s (from its %s)\n" % (identity, source))
+        return _set(200, "OK")
 
     def labnet_numbers(self, msg, args):
         """INVITE: $var(asserted_tn) = the number of the asserted identity $var(asserted);

@@ -5,7 +5,7 @@
 #
 #   labnet-kamailio.sh start DIR [--port P] [--ca CADIR] [--min-expires N] [--flow-timer N]
 #                      [--origin URL]... [--pcscf-id ID] [--wwsf-pub PEM] [--pool PATTERN]...
-#                      [--impu-domain D]... [--nonce-ttl S] [--no-sti] [--debug N]
+#                      [--impu-domain D]... [--nonce-ttl S] [--no-sti] [--mf AOR] [--debug N]
 #       Creates DIR (state, logs, pid), renders DIR/kamailio.cfg from kamailio.cfg.in, starts
 #       Kamailio listening on tls:127.0.0.1:P and tls:[::1]:P (WebSocket over TLS only), waits
 #       (at most 10 s) until both accept TLS, prints KAMAILIO_PORT=P and exits 0.
@@ -28,6 +28,20 @@
 #         --no-sti         do not sign INVITEs (by default initial INVITEs from a registered user
 #                          with a telephone number to a telephone number get a SHAKEN Identity
 #                          header, attest A, from Kamailio's secsipid module: see README.md)
+#         --mf AOR         route initial INVITEs through a media function (the imsdc mf B2BUA,
+#                          IMS AS/DCSF + MF) registered as AOR (sip:USER@DOMAIN, DOMAIN one of
+#                          ims.example, wwsf.ims.example, enterprise.example), e.g.
+#                          sip:mf@ims.example. AOR becomes a digest user (IMPI USER@DOMAIN,
+#                          SHA-256, password DIR/passwords/USER; see 'users DIR') that registers
+#                          over WSS like a UE. The connection its REGISTER succeeded on is the
+#                          trusted one (decided by the connection, never by a header): a UE's
+#                          initial INVITE (after the usual checks: registered caller, token,
+#                          P-Asserted-Identity, Privacy) goes to the MF with the Request-URI
+#                          unchanged and unsigned (480 "Media Function Unavailable" when the MF
+#                          is not registered); an initial INVITE on the MF's connection is
+#                          trusted (any From; its P-Preferred-Identity, else its
+#                          P-Asserted-Identity, is asserted without a token), routed to the
+#                          callee and signed as usual. Log lines: "labnet: MF: ...". README.md
 #         --debug N        Kamailio debug level (default 2)
 #   labnet-kamailio.sh stop DIR      TERM, then KILL after 5 s; idempotent; keeps DIR's files
 #   labnet-kamailio.sh kill DIR      SIGKILL at once (reconnect tests); keeps config and port
@@ -38,6 +52,7 @@
 # content if a number, else 2>; the file is then deleted); --min-expires; --nonce-ttl;
 # DIR/users.conf (created with alice and bob when missing; edit it before start to add users);
 # DIR/numbers.conf (AoR -> telephone number, created with alice's and bob's when missing).
+# --mf AOR adds AOR's line to DIR/users.conf (when the AoR is not there yet).
 # STI test PKI (made at first start): DIR/sti/root.pem (the STI root a callee trusts),
 # DIR/sti/certs/sti.pem (the signing certificate; the x5u URL's last path segment, for a local
 # certificate cache), DIR/sti/sti-key.pem (the signing key, mode 0600); the x5u URL is
@@ -199,6 +214,23 @@ bob@ims.example    sip:bob@ims.example    MD5      passwords/bob
 EOF
 }
 
+add_mf_user() { # DIR AOR: the media function's digest user (kept when the AoR is listed)
+  local dir=$1 aor=$2 impi name a_impi a_aor a_alg a_pw
+  impi=${aor#sip:}
+  name=${impi%@*}
+  while read -r a_impi a_aor a_alg a_pw; do
+    [[ -z $a_impi || $a_impi == \#* ]] && continue
+    if [[ $a_aor == "$aor" ]]; then
+      [[ $a_impi == "$impi" ]] || die "--mf $aor: users.conf has this AoR for IMPI $a_impi, expected $impi"
+      return 0
+    fi
+    [[ $a_impi != "$impi" ]] || die "--mf $aor: IMPI $impi already has the AoR $a_aor in users.conf"
+    [[ $a_pw != "passwords/$name" ]] || die "--mf $aor: passwords/$name belongs to $a_impi in users.conf"
+  done <"$dir/users.conf"
+  write_secret_file "$dir/passwords/$name"
+  printf '%-18s %-22s %-8s %s\n' "$impi" "$aor" SHA-256 "passwords/$name" >>"$dir/users.conf"
+}
+
 write_numbers() { # DIR: default AoR -> telephone number map, kept when the file exists
   [[ -s $1/numbers.conf ]] && return 0
   cat >"$1/numbers.conf" <<'EOF'
@@ -275,12 +307,15 @@ with open(d + "/auth.json", "w") as f:
 EOF
 }
 
-render_cfg() { # DIR PORT MIN_EXPIRES FLOW_TIMER ORIGIN_RE DEBUG STI(0|1)
-  local sti_define="# STI signing off (--no-sti)"
+render_cfg() { # DIR PORT MIN_EXPIRES FLOW_TIMER ORIGIN_RE DEBUG STI(0|1) MF_AOR(or empty)
+  local sti_define="# STI signing off (--no-sti)" mf_define="# no media function (no --mf)"
+  local mf_aor=${8:-none}
   (($7)) && sti_define="#!define WITH_STI"
+  [[ -n $8 ]] && mf_define="#!define WITH_MF"
   "$PY" - "$HERE/kamailio.cfg.in" "$1/kamailio.cfg" "DIR=$1" "SRCDIR=$HERE" "PORT=$2" \
     "MIN_EXPIRES=$3" "FLOW_TIMER=$4" "ORIGIN_RE=$5" "DEBUG=$6" "STI_DEFINE=$sti_define" \
-    "STI_CERT_URL=$STI_X5U" "STI_KEY=$1/sti/sti-key.pem" <<'EOF'
+    "STI_CERT_URL=$STI_X5U" "STI_KEY=$1/sti/sti-key.pem" "MF_DEFINE=$mf_define" \
+    "MF_AOR=$mf_aor" <<'EOF'
 import re, sys
 src, dst, *pairs = sys.argv[1:]
 values = dict(p.split("=", 1) for p in pairs)
@@ -367,7 +402,7 @@ running_check() { # DIR: refuse to start twice
 cmd_start() {
   (($# >= 1)) || misuse "start needs DIR"
   local dir port="" cadir="" min_expires=60 flow_timer=25 pcscf_id=pcscf.ims.example
-  local wwsf_pub="" nonce_ttl=300 debug=2 sti=1
+  local wwsf_pub="" nonce_ttl=300 debug=2 sti=1 mf_aor=""
   local -a origins=() pools=() domains=()
   dir=$(abs_dir "$1")
   shift
@@ -394,6 +429,10 @@ cmd_start() {
       --nonce-ttl)
         if ! [[ $2 =~ ^[0-9]+$ ]] || (($2 < 1)); then misuse "--nonce-ttl takes seconds >= 1"; fi
         nonce_ttl=$2 ;;
+      --mf)
+        [[ $2 =~ ^sip:[a-z0-9][a-z0-9._-]*@(ims\.example|wwsf\.ims\.example|enterprise\.example)$ ]] \
+          || misuse "--mf takes sip:USER@DOMAIN (lower case; DOMAIN ims.example, wwsf.ims.example or enterprise.example), got '$2'"
+        mf_aor=$2 ;;
       --debug) [[ $2 =~ ^-?[0-9]$ ]] || misuse "--debug takes -5..9"; debug=$2 ;;
       *) misuse "unknown option $1" ;;
     esac
@@ -416,6 +455,7 @@ cmd_start() {
   write_tls_cfg "$dir"
   write_openssl_cnf "$dir"
   write_users "$dir"
+  [[ -z $mf_aor ]] || add_mf_user "$dir" "$mf_aor"
   write_numbers "$dir"
   if ((sti)); then
     have_secsipid || die "Kamailio has no secsipid module (apt package kamailio-secsipid-modules; toolchains/install-deps.sh kamailio), or start with --no-sti"
@@ -429,7 +469,8 @@ cmd_start() {
   rm -f "$dir/fail503"
   write_auth_json "$dir" "$pcscf_id" "$wwsf_pub" "$nonce_ttl" "$(json_list "${pools[@]}")" \
     "$(json_list "${domains[@]}")"
-  render_cfg "$dir" "$port" "$min_expires" "$flow_timer" "$(origin_regex "${origins[@]}")" "$debug" "$sti"
+  render_cfg "$dir" "$port" "$min_expires" "$flow_timer" "$(origin_regex "${origins[@]}")" "$debug" "$sti" \
+    "$mf_aor"
   launch "$dir" "$port"
 }
 

@@ -1,0 +1,1004 @@
+// imsdc avatar-call: the demo UE of the avatar call (issue 9, docs/demo.md). One process is one
+// device: it registers, calls (or answers) with two data-channel m-lines, one association
+// each (sdp/mf.h): the bootstrap line, which the network's media function answers (e2ae), and
+// the application line between the UEs (e2e). Then the caller drives the three avatar
+// sessions of TR 33.790 sol. #6 one after another:
+//  network       UE-A signs a "network" attestation; the MF fetches the clear representation
+//                from the BAR with it (POST /avatar/network on the bootstrap association) and
+//                renders; UE-A's animation frames go to the MF (e2ae).
+//  sending-ue    UE-A signs with a fresh ephemeral key, the DC AS relays the request to the BAR
+//                and the JWE back; UE-A decrypts and renders; frames go to UE-B (e2e).
+//  receiving-ue  UE-B sends its ephemeral public key to UE-A (e2e, 'avatar-control'); UE-A's
+//                attestation names it; UE-B fetches through the DC AS and decrypts; UE-A's
+//                frames go to UE-B (e2e).
+// Animation frames use 'avatar-animation', unordered without retransmissions (demo_frames.h).
+// The callee verifies the caller's identity (PASSporT, as imsdc answer --trust) and shows the
+// caller card. Every step is one event (demo_events.h); a refusal by the BAR or a
+// representation that does not decrypt is "refused" and the call goes on without avatar.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+#if defined(IMSDC_CLI_WITH_LWS)
+#include <cjson/cJSON.h>
+
+#include "avatar/ephemeral.h"
+#include "avatar/fetch.h"
+#include "avatar/tokens.h"
+#include "cert_dir.h"
+#include "dc/http_channel.h"
+#include "dc_endpoint.h"
+#include "demo_events.h"
+#include "demo_frames.h"
+#include "sdp/sdp.h"
+#include "sip/uri.h"
+#include "sip_loop.h"
+#endif
+
+namespace imsdc::cli {
+
+#if defined(IMSDC_CLI_WITH_LWS)
+namespace {
+
+constexpr const char* kHelp =
+    "usage: imsdc avatar-call --role caller|callee --server wss://HOST:PORT --origin URL --ca F\n"
+    "         --impu URI [--impi ID] (--password-file F | --token-file F) --state DIR\n"
+    "         (--dir D | --key F --cert F | --pkcs11 ...) [--access-edge-ca F] [--bind ADDR]...\n"
+    "         [--events F] [--out DIR] [--timeout S] [--keylog F]\n"
+    "  caller: --to URI --avatar-id ID --dc-as ID --bar-id ID [--frames N] [--step-dir DIR]\n"
+    "          [--third-party-id URI --third-party-token-file F]\n"
+    "  callee: [--trust STI-ROOTS.pem [--certs DIR]]\n"
+    "The demo UE (docs/demo.md). Registers, then the caller calls --to with a bootstrap and an\n"
+    "application data-channel m-line and runs the network, sending-ue and receiving-ue avatar\n"
+    "sessions, hangs up and de-registers; the callee answers one call, verifies the caller's\n"
+    "identity (--trust, as imsdc answer) and takes part. The device key signs attestations\n"
+    "and is the DTLS certificate; an association whose peer chains to --access-edge-ca is\n"
+    "e2ae, others e2e. Decrypted representations go to --out (default DIR/out). --frames\n"
+    "animation frames per session (default 25, every 20 ms). --step-dir: before each step the\n"
+    "caller waits for DIR/next (and deletes it). --keylog F: DEBUG builds only, the DTLS key\n"
+    "log for Wireshark. --events appends the step events. Exit 0 when the call went through\n"
+    "(a refused avatar is not a failure: the call continues without it).\n";
+
+constexpr const char* kControlLabel = "avatar-control";
+constexpr const char* kControlProtocol = "imsdc-avatar";
+constexpr const char* kRepLabel = "avatar-representation";
+constexpr std::uint32_t kMaxMessage = 262144;
+constexpr std::size_t kMaxBody = 64 * 1024;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+
+// One HTTP exchange at a time on a channel, the body collected (bounded): the bootstrap GETs
+// and the network-rendering POST.
+class Requester {
+public:
+  Requester(dc::Association* assoc, std::uint16_t sid)
+      : assoc_(assoc), sid_(sid), client_(send, this, 65536, "dc-as") {}
+  bool start(const char* method, const std::string& url, const std::string& body) {
+    imsdc_http_request req{};
+    req.method = method;
+    req.url = url.c_str();
+    req.content_type = body.empty() ? nullptr : "application/jwt";
+    req.body = reinterpret_cast<const std::uint8_t*>(body.data());
+    req.body_len = body.size();
+    req.max_body = kMaxBody;
+    req.timeout_ms = 30000;
+    imsdc_http_events ev{};
+    ev.user = this;
+    ev.on_response = [](void* u, int status, const char*, std::int64_t) {
+      static_cast<Requester*>(u)->status_ = status;
+    };
+    ev.on_body = [](void* u, const std::uint8_t* d, std::size_t n) {
+      static_cast<Requester*>(u)->body_.append(reinterpret_cast<const char*>(d), n);
+      return 0;
+    };
+    ev.on_done = [](void* u, int result) {
+      static_cast<Requester*>(u)->done_ = true;
+      static_cast<Requester*>(u)->result_ = result;
+    };
+    done_ = false;
+    body_.clear();
+    status_ = 0;
+    started_ = imsdc_port_clock_monotonic_ms();
+    return client_.port()->request(client_.port()->ctx, &req, &ev) == IMSDC_PORT_OK;
+  }
+  dc::HttpChannelClient& client() { return client_; }
+  void poll() { (void)client_.port()->poll(client_.port()->ctx, 0); }
+  bool done() const { return done_; }
+  int result() const { return result_; }
+  int status() const { return status_; }
+  const std::string& body() const { return body_; }
+  std::uint64_t ms() const { return imsdc_port_clock_monotonic_ms() - started_; }
+
+private:
+  static Status send(void* u, ByteSpan m) {
+    auto* self = static_cast<Requester*>(u);
+    return self->assoc_->send(self->sid_, m, false);
+  }
+  dc::Association* assoc_;
+  std::uint16_t sid_;
+  dc::HttpChannelClient client_;
+  std::string body_;
+  int status_ = 0, result_ = 0;
+  bool done_ = false;
+  std::uint64_t started_ = 0;
+};
+
+const char* fetch_result(const Status& s) {
+  switch (s.code()) {
+  case Code::kNetwork:
+  case Code::kTimeout:
+  case Code::kClosed:
+  case Code::kIo:
+  case Code::kInternal:
+  case Code::kPortFailure:
+    return "failed";
+  default:
+    return "refused"; // the BAR's refusal, or a representation that does not decrypt
+  }
+}
+
+std::string json_field(const std::string& json, const char* name) {
+  cJSON* j = cJSON_Parse(json.c_str());
+  std::string out;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(j, name);
+  if (cJSON_IsString(v)) out = v->valuestring;
+  cJSON_Delete(j);
+  return out;
+}
+
+struct Ue : DcEndpoint::Handler {
+  // --- configuration
+  bool caller = false;
+  EventLog events;
+  const imsdc_port_keystore* ks = nullptr;
+  std::string avatar_id, dc_as, bar_id, step_dir;
+  int frames = 25;
+  std::unique_ptr<posix::Storage> out;
+  sdp::ChannelPolicy policy;
+
+  // --- data channels
+  std::unique_ptr<DcEndpoint> boot, app;
+  std::optional<Requester> boot_http; // stream 0
+  std::optional<Requester> rep;       // 'avatar-representation' on the bootstrap association
+  std::uint16_t rep_sid = 0xffff, boot_anim_sid = 0xffff;
+  bool rep_open = false, rep_opening = false, boot_anim_open = false;
+  std::uint16_t ctl_sid = 0xffff, anim_sid = 0xffff;
+  bool ctl_open = false, anim_open = false, boot_up = false, app_up = false;
+  FrameCounter frames_in;
+  std::deque<std::string> control_in;
+  bool failed = false;
+
+  // --- avatar fetch in progress
+  std::optional<avatar::EphemeralKey> key;
+  std::optional<avatar::RepresentationFetch> fetch;
+  std::string fetch_mode;
+  int progress_quarter = 0;
+
+  void fail_step(const char* step, const char* path, const std::string& why) {
+    failed = true;
+    events.emit(step, "failed", path, 0, why);
+  }
+  void on_state(DcEndpoint& ep, dc::AssociationState st, Status s) override {
+    const bool is_boot = &ep == boot.get();
+    if (st == dc::AssociationState::kOpen) {
+      (is_boot ? boot_up : app_up) = true;
+      const std::string peer = ep.association()->peer().subject;
+      events.emit(is_boot ? "bootstrap" : "app-channel", "ok", ep.termination(), ep.setup_ms(),
+                  (is_boot ? "bootstrap association with the network, peer "
+                           : "application association with the other UE, peer ") +
+                      peer);
+      if (is_boot) {
+        boot_http.emplace(ep.association(), 0);
+      } else if (caller) {
+        auto c = ep.association()->open_channel(kControlLabel, kControlProtocol);
+        auto a = ep.association()->open_channel(kAnimationLabel, kAnimationProtocol, false, 0u);
+        if (!c || !a) return fail_step("app-channel", "e2e", "cannot open the avatar channels");
+        ctl_sid = c.value();
+        anim_sid = a.value();
+      }
+    } else if (st == dc::AssociationState::kFailed) {
+      fail_step(is_boot ? "bootstrap" : "app-channel", is_boot ? "e2ae" : "e2e",
+                std::string(s.message()));
+    }
+  }
+  void on_open(DcEndpoint& ep, const dc::ChannelInfo& c) override {
+    std::printf("ue: channel %u '%s' (%s) open on the %s association\n", c.stream_id,
+                c.label.c_str(), c.protocol.c_str(), &ep == boot.get() ? "bootstrap" : "app");
+    if (&ep == boot.get()) {
+      if (c.label == kRepLabel) {
+        rep_sid = c.stream_id;
+        rep.emplace(ep.association(), c.stream_id);
+        rep_open = true;
+      } else if (c.label == kAnimationLabel) {
+        boot_anim_sid = c.stream_id;
+        boot_anim_open = true;
+      }
+      return;
+    }
+    if (c.label == kControlLabel) {
+      ctl_sid = c.stream_id;
+      ctl_open = true;
+    } else if (c.label == kAnimationLabel) {
+      anim_sid = c.stream_id;
+      anim_open = true;
+    }
+  }
+  void on_message(DcEndpoint& ep, std::uint16_t sid, ByteSpan d, bool) override {
+    if (&ep == boot.get()) {
+      if (sid == 0 && boot_http) boot_http->client().feed(d);
+      if (sid == rep_sid && rep) rep->client().feed(d);
+      return;
+    }
+    if (sid == ctl_sid && d.size() <= kMaxBody) control_in.emplace_back(d.as_string());
+    if (sid == anim_sid) frames_in.add(d);
+  }
+  void on_closed(DcEndpoint& ep, std::uint16_t sid) override {
+    if (&ep == boot.get()) {
+      if (sid == rep_sid && rep) {
+        rep->client().closed();
+        rep_open = false;
+      }
+      if (sid == boot_anim_sid) boot_anim_open = false;
+      return;
+    }
+    if (sid == ctl_sid) ctl_open = false;
+    if (sid == anim_sid) anim_open = false;
+  }
+
+  void control(const std::string& json) {
+    if (ctl_open) (void)app->association()->send(ctl_sid, ByteSpan(std::string_view(json)), false);
+  }
+  std::optional<std::string> take_control(const char* type) {
+    for (auto it = control_in.begin(); it != control_in.end(); ++it)
+      if (json_field(*it, "type") == type) {
+        std::string m = std::move(*it);
+        control_in.erase(it);
+        return m;
+      }
+    return std::nullopt;
+  }
+
+  // Starts the representation fetch over the DC AS (sending-ue: our own attestation and key;
+  // receiving-ue: the peer's attestation naming our key).
+  Status start_fetch(const std::string& mode, std::string attestation, std::string jti) {
+    avatar::FetchOptions o;
+    o.url = "/avatar/representation";
+    o.attestation = std::move(attestation);
+    o.jti = std::move(jti);
+    o.now_s = now_s();
+    o.blob_name = "avatar-" + mode + ".bin";
+    o.on_progress = [](void* u, std::uint64_t got, std::int64_t total) {
+      auto* self = static_cast<Ue*>(u);
+      if (total <= 0) return;
+      const int q = static_cast<int>(got * 4 / static_cast<std::uint64_t>(total));
+      if (q > self->progress_quarter) {
+        self->progress_quarter = q;
+        self->events.emit("fetch", "info", "e2ae", 0,
+                          "progress " + std::to_string(got) + "/" + std::to_string(total));
+      }
+    };
+    o.progress_user = this;
+    progress_quarter = 0;
+    fetch_mode = mode;
+    fetch.emplace(*rep->client().port(), *key, *out->port());
+    return fetch->start(std::move(o));
+  }
+  // Polls the fetch; true once it finished (its event emitted).
+  bool fetch_finished(std::uint64_t started, bool* ok) {
+    if (!fetch) return false;
+    (void)fetch->poll(0);
+    if (!fetch->done()) return false;
+    auto r = fetch->result();
+    const std::uint64_t ms = imsdc_port_clock_monotonic_ms() - started;
+    *ok = r.is_ok();
+    if (r.is_ok()) {
+      events.emit("fetch", "ok", "e2ae", ms,
+                  fetch_mode + ": " + std::to_string(r->size) + " bytes " + r->cty +
+                      " decrypted with the ephemeral key (JWE tag verified), via the DC AS");
+      events.emit("render", "ok", "-", 0,
+                  "avatar " + avatar_id_or("") + " rendered on this UE from avatar-" + fetch_mode +
+                      ".bin");
+    } else {
+      std::string why = r.status().message();
+      if (r.status() == Code::kAuthFailed) why = "tampered in flight? " + why;
+      events.emit("fetch", fetch_result(r.status()), "e2ae", ms,
+                  fetch_mode + ": " + std::string(r.status().name()) + ": " + why +
+                      "; nothing stored, the call continues without avatar");
+    }
+    fetch.reset();
+    key.reset();
+    return true;
+  }
+  std::string avatar_id_or(const std::string& d) const { return avatar_id.empty() ? d : avatar_id; }
+};
+
+// The caller's scenario, one step at a time (advanced from the loop).
+enum class Phase {
+  kWaitAnswer,
+  kWaitChannels,
+  kGetApps,
+  kGetAvatars,
+  kNetwork,
+  kNetworkFrames,
+  kSending,
+  kSendingFrames,
+  kReceiving,
+  kReceivingFetch,
+  kReceivingFrames,
+  kHangup,
+  kDone
+};
+
+struct Script {
+  Ue* ue;
+  Phase phase = Phase::kWaitAnswer;
+  int sub = 0; // step inside a phase
+  std::uint64_t t0 = 0, next_frame = 0;
+  std::uint32_t sent = 0;
+  bool paused = false;
+  bool avatar_ok = false;
+
+  bool pause_gate(const char* what) {
+    if (ue->step_dir.empty()) return true;
+    const std::string next = ue->step_dir + "/next";
+    if (!paused) {
+      paused = true;
+      ue->events.emit("pause", "info", "-", 0, std::string("before ") + what);
+    }
+    if (::access(next.c_str(), F_OK) != 0) return false;
+    (void)::unlink(next.c_str());
+    paused = false;
+    return true;
+  }
+  std::uint64_t elapsed(std::uint64_t now) const { return now > t0 ? now - t0 : 0; }
+  void go(Phase p) {
+    phase = p;
+    sub = 0;
+    t0 = imsdc_port_clock_monotonic_ms();
+  }
+  // Sends frames at 20 ms intervals on (assoc, sid); true when all are sent.
+  bool send_frames(dc::Association* assoc, std::uint16_t sid, std::uint64_t now) {
+    while (sent < static_cast<std::uint32_t>(ue->frames) && now >= next_frame) {
+      Bytes f = make_frame(sent, static_cast<std::uint32_t>(now));
+      Status s = assoc->send(sid, ByteSpan(f), true);
+      if (s == Code::kWouldBlock) return false;
+      ++sent;
+      next_frame = (next_frame ? next_frame : now) + 20;
+    }
+    return sent >= static_cast<std::uint32_t>(ue->frames);
+  }
+  Result<avatar::SignedToken> attest(avatar::Rendering r, const crypto::EcPublicKey* epk) {
+    avatar::AttestationClaims c;
+    c.avatar_id = ue->avatar_id;
+    c.dc_as = ue->dc_as;
+    c.aud = ue->bar_id;
+    c.rendering = r;
+    c.epk = epk;
+    c.times.now_s = now_s();
+    return avatar::make_attestation(*ue->ks, c);
+  }
+
+  // One turn. Returns true when the caller should hang up now.
+  void step(std::uint64_t now) {
+    Ue& u = *ue;
+    switch (phase) {
+    case Phase::kWaitAnswer:
+      return;
+    case Phase::kWaitChannels:
+      if (u.boot_up && u.app_up && u.ctl_open && u.anim_open && u.boot_http) go(Phase::kGetApps);
+      if (now > t0 + 15000) {
+        u.fail_step("app-channel", "-", "the data channels did not open within 15 s");
+        go(Phase::kHangup);
+      }
+      return;
+    case Phase::kGetApps:
+    case Phase::kGetAvatars: {
+      const bool apps = phase == Phase::kGetApps;
+      if (sub == 0) {
+        if (!u.boot_http->start("GET", apps ? "/" : "/avatars", "")) {
+          u.fail_step(apps ? "get-apps" : "get-avatars", "e2ae", "request failed");
+          return go(Phase::kHangup);
+        }
+        sub = 1;
+      }
+      u.boot_http->poll();
+      if (!u.boot_http->done()) return;
+      const bool ok = u.boot_http->result() == 0 && u.boot_http->status() == 200;
+      u.events.emit(
+          apps ? "get-apps" : "get-avatars", ok ? "ok" : "failed", "e2ae", u.boot_http->ms(),
+          "GET " + std::string(apps ? "/" : "/avatars") + " " +
+              std::to_string(u.boot_http->status()) + ": " + u.boot_http->body().substr(0, 160));
+      if (!ok) u.failed = true;
+      return go(apps ? Phase::kGetAvatars : Phase::kNetwork);
+    }
+    case Phase::kNetwork:
+      if (sub == 0) {
+        if (!pause_gate("the network-centric session")) return;
+        u.events.emit("session", "info", "-", 0, "network");
+        u.control("{\"type\":\"session\",\"mode\":\"network\"}");
+        if (!u.rep_open) {
+          auto sid = u.boot->association()->open_channel(kRepLabel, "http");
+          if (!sid) return u.fail_step("fetch", "e2ae", "cannot open the DC AS channel");
+        }
+        sub = 1;
+      }
+      if (sub == 1) {
+        if (!u.rep_open) return;
+        auto t = attest(avatar::Rendering::kNetwork, nullptr);
+        if (!t) {
+          u.fail_step("attest", "-", t.status().message());
+          return go(Phase::kSending);
+        }
+        u.events.emit("attest", "ok", "-", 0,
+                      "network attestation for " + u.avatar_id + " signed by the device key");
+        if (!u.rep->start("POST", "/avatar/network", t->jws)) {
+          u.fail_step("fetch", "e2ae", "request failed");
+          return go(Phase::kSending);
+        }
+        sub = 2;
+      }
+      u.rep->poll();
+      if (!u.rep->done()) return;
+      if (u.rep->result() == 0 && u.rep->status() == 200) {
+        u.events.emit("fetch", "ok", "e2ae", u.rep->ms(),
+                      "network: the MF fetched with UE-A's attestation and renders: " +
+                          u.rep->body().substr(0, 120));
+        avatar_ok = true;
+        return go(Phase::kNetworkFrames);
+      }
+      u.events.emit("fetch", u.rep->result() == 0 ? "refused" : "failed", "e2ae", u.rep->ms(),
+                    "network: " + std::to_string(u.rep->status()) + " " +
+                        json_field(u.rep->body(), "error") + "; the call continues without avatar");
+      return go(Phase::kSending);
+    case Phase::kNetworkFrames:
+      if (sub == 0) {
+        auto sid =
+            u.boot->association()->open_channel(kAnimationLabel, kAnimationProtocol, false, 0u);
+        if (!sid) {
+          u.fail_step("frames-sent", "e2ae", "cannot open the animation channel");
+          return go(Phase::kSending);
+        }
+        sent = 0;
+        next_frame = 0;
+        sub = 1;
+      }
+      if (!u.boot_anim_open) return;
+      if (!send_frames(u.boot->association(), u.boot_anim_sid, now)) return;
+      (void)u.boot->association()->close_channel(u.boot_anim_sid);
+      u.events.emit("frames-sent", "ok", "e2ae", elapsed(now),
+                    std::to_string(sent) + " frames to the MF (unordered, no retransmission)");
+      return go(Phase::kSending);
+    case Phase::kSending:
+      if (sub == 0) {
+        if (!pause_gate("the sending-UE-centric session")) return;
+        u.events.emit("session", "info", "-", 0, "sending-ue");
+        u.control("{\"type\":\"session\",\"mode\":\"sending-ue\"}");
+        auto k = avatar::EphemeralKey::generate(now_s());
+        if (!k) return u.fail_step("attest", "-", k.status().message());
+        u.key.emplace(std::move(k.value()));
+        auto t = attest(avatar::Rendering::kSendingUe, &u.key->public_key());
+        if (!t) {
+          u.fail_step("attest", "-", t.status().message());
+          return go(Phase::kReceiving);
+        }
+        u.events.emit("attest", "ok", "-", 0,
+                      "sending-ue attestation for " + u.avatar_id + " with a fresh ephemeral key");
+        if (Status s = u.start_fetch("sending-ue", t->jws, t->jti); !s.is_ok()) {
+          u.fail_step("fetch", "e2ae", s.message());
+          return go(Phase::kReceiving);
+        }
+        sub = 1;
+      }
+      {
+        bool ok = false;
+        if (!u.fetch_finished(t0, &ok)) return;
+        if (!ok) return go(Phase::kReceiving);
+      }
+      return go(Phase::kSendingFrames);
+    case Phase::kSendingFrames:
+    case Phase::kReceivingFrames: {
+      const bool sending = phase == Phase::kSendingFrames;
+      if (sub == 0) {
+        sent = 0;
+        next_frame = 0;
+        sub = 1;
+      }
+      if (sub == 1) {
+        if (!send_frames(u.app->association(), u.anim_sid, now)) return;
+        u.events.emit("frames-sent", "ok", "e2e", elapsed(now),
+                      std::to_string(sent) + " frames to UE-B (unordered, no retransmission)");
+        u.control("{\"type\":\"frames-done\",\"sent\":" + std::to_string(sent) + "}");
+        sub = 2;
+      }
+      if (!u.take_control("frames-received")) {
+        if (now > t0 + 10000) {
+          u.fail_step("frames-sent", "e2e", "UE-B did not confirm the frames");
+          go(Phase::kHangup);
+        }
+        return;
+      }
+      return go(sending ? Phase::kReceiving : Phase::kHangup);
+    }
+    case Phase::kReceiving:
+      if (sub == 0) {
+        if (!pause_gate("the receiving-UE-centric session")) return;
+        u.events.emit("session", "info", "-", 0, "receiving-ue");
+        u.control("{\"type\":\"session\",\"mode\":\"receiving-ue\"}");
+        sub = 1;
+      }
+      if (sub == 1) {
+        auto m = u.take_control("epk");
+        if (!m) {
+          if (now > t0 + 10000) {
+            u.fail_step("epk", "e2e", "UE-B sent no ephemeral key");
+            go(Phase::kHangup);
+          }
+          return;
+        }
+        cJSON* j = cJSON_Parse(m->c_str());
+        char* jwk =
+            j ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "jwk")) : nullptr;
+        auto pk = crypto::jwk_to_public(jwk ? jwk : "");
+        cJSON_free(jwk);
+        cJSON_Delete(j);
+        if (!pk) {
+          u.fail_step("epk", "e2e", std::string("UE-B's key: ") + pk.status().message());
+          return go(Phase::kHangup);
+        }
+        u.events.emit("epk", "ok", "e2e", elapsed(now), "UE-B's ephemeral public key received");
+        auto t = attest(avatar::Rendering::kReceivingUe, &pk.value());
+        if (!t) {
+          u.fail_step("attest", "-", t.status().message());
+          return go(Phase::kHangup);
+        }
+        u.events.emit("attest", "ok", "-", 0,
+                      "receiving-ue attestation for " + u.avatar_id + " naming UE-B's key");
+        u.control("{\"type\":\"attestation\",\"jws\":\"" + t->jws + "\"}");
+        go(Phase::kReceivingFetch);
+      }
+      return;
+    case Phase::kReceivingFetch: {
+      auto m = u.take_control("fetched");
+      if (!m) {
+        if (now > t0 + 60000) {
+          u.fail_step("fetch", "e2e", "UE-B did not report its fetch");
+          go(Phase::kHangup);
+        }
+        return;
+      }
+      cJSON* j = cJSON_Parse(m->c_str());
+      const bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok"));
+      cJSON_Delete(j);
+      return go(ok ? Phase::kReceivingFrames : Phase::kHangup);
+    }
+    case Phase::kHangup:
+    case Phase::kDone:
+      return;
+    }
+  }
+};
+
+// The callee's side of the control channel.
+void callee_turn(Ue& u, std::uint64_t now, std::uint64_t* fetch_started) {
+  if (auto m = u.take_control("session")) {
+    const std::string mode = json_field(*m, "mode");
+    std::printf("ue: session %s\n", mode.c_str());
+    if (mode == "receiving-ue") {
+      auto k = avatar::EphemeralKey::generate(now_s());
+      if (!k) return u.fail_step("epk", "e2e", k.status().message());
+      u.key.emplace(std::move(k.value()));
+      u.control("{\"type\":\"epk\",\"jwk\":" + crypto::jwk_from_public(u.key->public_key()) + "}");
+      u.events.emit("epk", "ok", "e2e", 0,
+                    "ephemeral public key sent to UE-A (private key in RAM)");
+    }
+  }
+  if (auto m = u.take_control("attestation")) {
+    const std::string jws = json_field(*m, "jws");
+    Status s = !u.key ? Status(Code::kState, Module::kCli, "no ephemeral key") : Status::ok();
+    Result<std::string> jti = s.is_ok()
+                                  ? avatar::receiving_attestation_jti(jws, u.key->public_key())
+                                  : Result<std::string>(s);
+    if (!jti) {
+      u.events.emit("fetch", "refused", "e2e", 0,
+                    std::string("UE-A's attestation: ") + jti.status().message());
+      u.control("{\"type\":\"fetched\",\"ok\":false}");
+    } else if (!u.rep_open) {
+      if (!u.rep_opening) {
+        auto sid = u.boot->association()->open_channel(kRepLabel, "http");
+        if (!sid) return u.fail_step("fetch", "e2ae", "cannot open the DC AS channel");
+        u.rep_opening = true;
+      }
+      u.control_in.push_front(*m); // again once the channel is open
+    } else if (Status fs = u.start_fetch("receiving-ue", jws, jti.value()); !fs.is_ok()) {
+      u.fail_step("fetch", "e2ae", fs.message());
+      u.control("{\"type\":\"fetched\",\"ok\":false}");
+    } else {
+      *fetch_started = now;
+    }
+  }
+  bool ok = false;
+  if (u.fetch_finished(*fetch_started, &ok))
+    u.control(std::string("{\"type\":\"fetched\",\"ok\":") + (ok ? "true" : "false") + "}");
+  if (auto m = u.take_control("frames-done")) {
+    u.events.emit("frames-received", u.frames_in.count() > 0 ? "ok" : "failed", "e2e", 0,
+                  u.frames_in.summary() + " from UE-A, applied to the avatar");
+    u.control("{\"type\":\"frames-received\",\"count\":" + std::to_string(u.frames_in.count()) +
+              "}");
+    u.frames_in = FrameCounter();
+  }
+}
+
+// Answers an offer with one association per data-channel m-line: each line answered by its
+// own make_answer (AnswerConfig::data_channel_index) and the lines put together.
+Result<std::string> answer_offer(Ue& u, const std::string& offer_text, sdp::Negotiated* boot_neg,
+                                 sdp::Negotiated* app_neg) {
+  auto offer = sdp::parse(offer_text);
+  if (!offer) return offer.status();
+  std::vector<std::size_t> dc_lines;
+  for (std::size_t i = 0; i < offer->media.size(); ++i)
+    if (offer->media[i].is_data_channel) dc_lines.push_back(i);
+  if (dc_lines.size() != 2)
+    return Status(Code::kUnsupported, Module::kCli,
+                  "the demo UE expects a bootstrap and an application data-channel line");
+  std::optional<sdp::Answer> answers[2];
+  for (std::size_t k = 0; k < 2; ++k) {
+    sdp::AnswerConfig ac;
+    ac.data_channel_index = k;
+    ac.local = k == 0 ? u.boot->local() : u.app->local();
+    auto a = sdp::make_answer(offer.value(), ac, u.policy);
+    if (!a) return a.status();
+    answers[k].emplace(std::move(a.value()));
+  }
+  // Which line is the bootstrap line: the one whose channels are bootstrap streams.
+  auto is_boot = [](const sdp::Negotiated& n) {
+    for (const auto& c : n.channels)
+      if (c.stream_id < sdp::kFirstAppStreamId) return true;
+    return false;
+  };
+  std::size_t bk = is_boot(answers[0]->result) ? 0 : 1;
+  if (!is_boot(answers[bk]->result))
+    return Status(Code::kUnsupported, Module::kCli, "no bootstrap data-channel line");
+  if (bk == 1) { // the endpoints' local fields went to the wrong lines: answer again swapped
+    for (std::size_t k = 0; k < 2; ++k) {
+      sdp::AnswerConfig ac;
+      ac.data_channel_index = k;
+      ac.local = k == 1 ? u.boot->local() : u.app->local();
+      auto a = sdp::make_answer(offer.value(), ac, u.policy);
+      if (!a) return a.status();
+      answers[k].emplace(std::move(a.value()));
+    }
+  }
+  sdp::SessionDescription merged = answers[0]->sdp;
+  merged.media[dc_lines[1]] = answers[1]->sdp.media[dc_lines[1]];
+  *boot_neg = answers[bk]->result;
+  *app_neg = answers[1 - bk]->result;
+  return sdp::generate(merged);
+}
+
+} // namespace
+
+int cmd_avatar_call(int argc, char** argv) {
+  Args a;
+  std::vector<std::string> valued = {"--role",
+                                     "--server",
+                                     "--origin",
+                                     "--ca",
+                                     "--impu",
+                                     "--impi",
+                                     "--password-file",
+                                     "--token-file",
+                                     "--state",
+                                     "--access-edge-ca",
+                                     "--bind",
+                                     "--events",
+                                     "--out",
+                                     "--timeout",
+                                     "--keylog",
+                                     "--to",
+                                     "--avatar-id",
+                                     "--dc-as",
+                                     "--bar-id",
+                                     "--frames",
+                                     "--step-dir",
+                                     "--third-party-id",
+                                     "--third-party-token-file",
+                                     "--trust",
+                                     "--certs"};
+  valued.insert(valued.end(), kKeystoreOptions.begin(), kKeystoreOptions.end());
+  if (!a.parse(argc, argv, 1, {"--help"}, valued)) return usage_error(a.error());
+  if (a.has("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string role = a.get("--role");
+  if (role != "caller" && role != "callee") return usage_error("--role caller|callee");
+  Ue u;
+  u.caller = role == "caller";
+  if (u.caller)
+    for (const char* o : {"--to", "--avatar-id", "--dc-as", "--bar-id"})
+      if (!a.has(o)) return usage_error(std::string("the caller needs ") + o);
+  if (a.has("--third-party-id") != a.has("--third-party-token-file"))
+    return usage_error("--third-party-id and --third-party-token-file go together");
+  const long timeout = std::strtol(a.get("--timeout", "120").c_str(), nullptr, 10);
+  u.frames = static_cast<int>(std::strtol(a.get("--frames", "25").c_str(), nullptr, 10));
+  if (timeout < 1 || u.frames < 1 || u.frames > 10000)
+    return usage_error("--timeout > 0, --frames 1..10000");
+  if (!u.events.open(a.get("--events"), u.caller ? "UE-A" : "UE-B"))
+    return usage_error("cannot open --events");
+  auto fail_event = [&](const Status& s, const std::string& what) {
+    u.events.emit("exit", "failed", "-", 0, what + ": " + s.message());
+    return fail(s, what);
+  };
+  u.avatar_id = a.get("--avatar-id");
+  u.dc_as = a.get("--dc-as");
+  u.bar_id = a.get("--bar-id");
+  u.step_dir = a.get("--step-dir");
+  u.policy.allowed_subprotocols = {kControlProtocol, kAnimationProtocol, "http"};
+  auto keystore = open_keystore(a);
+  if (!keystore) return fail_event(keystore.status(), "keystore");
+  u.ks = keystore.value()->port();
+  crypto::TrustStore edge;
+  if (a.has("--access-edge-ca")) {
+    auto pem = read_text(a.get("--access-edge-ca"));
+    if (!pem) return fail_event(pem.status(), a.get("--access-edge-ca"));
+    if (Status s = edge.add_pem(pem.value()); !s) return fail_event(s, "--access-edge-ca");
+  }
+  DcEndpoint::Config dcc;
+  for (const auto& b : a.all("--bind")) {
+    imsdc_port_addr x{};
+    if (!ice::parse_ip(b, 0, &x)) return usage_error("--bind takes an IP address");
+    dcc.binds.push_back(x);
+  }
+  dcc.keystore = u.ks;
+  dcc.max_message = kMaxMessage;
+  dcc.access_edge = a.has("--access-edge-ca") ? &edge : nullptr;
+  dcc.keylog_file = a.get("--keylog");
+  if (!dcc.keylog_file.empty())
+    std::fprintf(stderr, "imsdc: WARNING: --keylog writes DTLS secrets to %s (debug only)\n",
+                 dcc.keylog_file.c_str());
+  for (auto* ep : {&u.boot, &u.app}) {
+    dcc.name = ep == &u.boot ? "bootstrap" : "app";
+    auto e = DcEndpoint::create(dcc);
+    if (!e) return fail_event(e.status(), "data channel");
+    *ep = std::move(e.value());
+  }
+
+  // The callee's caller-card verification (as imsdc answer --trust).
+  crypto::TrustStore sti_roots;
+  std::string cert_dir = a.get("--certs", ".");
+  identity::VerifyConfig verify;
+  if (a.has("--trust")) {
+    auto pem = read_text(a.get("--trust"));
+    if (!pem) return fail_event(pem.status(), a.get("--trust"));
+    if (Status s = sti_roots.add_pem(pem.value()); !s) return fail_event(s, a.get("--trust"));
+    verify.trust = &sti_roots;
+    verify.fetcher = cert_dir_fetcher(&cert_dir);
+  }
+
+  SipStack sip;
+  const std::string avatar_uri =
+      u.caller ? "https://" + u.bar_id + "/avatars/" + u.avatar_id : std::string();
+  if (Status s = sip.open(a, avatar_uri); !s.is_ok())
+    return s == Code::kInvalidArgument ? usage_error(s.message()) : fail_event(s, "sip");
+  if (verify.trust) sip.loop->set_verifier(&verify);
+  // After the SIP state directory exists (the default --out is inside it).
+  const std::string out_dir = a.get("--out", a.get("--state") + "/out");
+  auto storage = posix::Storage::open(out_dir);
+  if (!storage) return fail_event(storage.status(), out_dir);
+  u.out = std::move(storage.value());
+  (void)std::signal(SIGINT, on_signal);
+  (void)std::signal(SIGTERM, on_signal);
+  const std::uint64_t start = now_ms();
+  const std::uint64_t give_up = start + static_cast<std::uint64_t>(timeout) * 1000;
+  sip.loop->apply(sip.reg->start(start));
+  const imsdc_port_net* net = posix::net();
+  TokenFile third_party{a.get("--third-party-token-file")};
+
+  Script script{&u};
+  sip::CallId call = 0;
+  bool registered = false, placed = false, answered = false, ended = false, shutting = false;
+  bool call_ok = false;
+  std::uint64_t invite_at = 0, shutdown_at = 0, fetch_started = 0;
+  int apps_state = 0; // the callee's GET /: 0 not sent, 1 in flight, 2 done
+  std::string offer_text;
+  std::optional<sdp::SessionDescription> offer_model;
+
+  while (!sip.reg->finished()) {
+    const std::uint64_t now = now_ms();
+    if (!registered && sip.loop->registered()) {
+      registered = true;
+      u.events.emit("register", "ok", "sip", now - start,
+                    a.get("--impu") +
+                        (a.has("--token-file") ? " (token from the WWSF)" : " (IMS digest)"));
+    }
+    if (sip.loop->has_error() && !shutting) {
+      u.fail_step("register", "sip", sip.loop->error().status.message());
+      break;
+    }
+    const bool over = ended || g_stop || now >= give_up;
+    if (over && !shutting) {
+      shutting = true;
+      shutdown_at = now;
+      if (!ended && call) {
+        sip::CallOutput out;
+        (void)sip.calls->hangup(call, now, &out);
+        sip.loop->apply(std::move(out));
+      }
+      if (!ended) u.fail_step("call", "sip", g_stop ? "stopped" : "timeout");
+      u.boot->close();
+      u.app->close();
+      sip.loop->apply(sip.reg->shutdown(now));
+    }
+    if (shutting && now >= shutdown_at + 10000) break;
+
+    // The caller places the call once registered.
+    if (u.caller && registered && !placed) {
+      sdp::OfferConfig oc;
+      oc.local = u.app->local();
+      oc.bootstrap_local = u.boot->local();
+      auto offer = sdp::make_offer(oc);
+      auto text = offer ? sdp::generate(offer.value()) : Result<std::string>(offer.status());
+      if (!text) return fail_event(text.status(), "offer");
+      offer_model = std::move(offer.value());
+      sip::OutgoingCall spec;
+      spec.to = a.get("--to");
+      spec.sdp = text.value();
+      spec.preferred_identity = a.get("--third-party-id");
+      if (a.has("--third-party-token-file")) {
+        spec.third_party_token = sip::TokenProvider{TokenFile::get, &third_party};
+        spec.preemptive_token = true;
+      }
+      sip::CallOutput out;
+      auto id = sip.calls->invite(spec, now, &out);
+      if (!id) return fail_event(id.status(), "INVITE");
+      call = id.value();
+      placed = true;
+      invite_at = now;
+      sip.loop->apply(std::move(out));
+    }
+    for (const sip::CallEvent& e : sip.loop->take_call_events()) {
+      sip::CallOutput out;
+      if (e.kind == sip::CallEventKind::kIncoming && !u.caller && call == 0) {
+        call = e.call;
+        u.avatar_id = e.avatar_uri.substr(e.avatar_uri.rfind('/') + 1);
+        std::string from = e.asserted_identity.empty() ? e.from : e.asserted_identity;
+        u.events.emit("incoming", "ok", "sip", 0,
+                      "from " + from +
+                          (e.avatar_uri.empty() ? std::string()
+                                                : ", avatar " + e.avatar_uri + " (unverified)"));
+        if (verify.trust) {
+          const std::string card = sip.loop->card(e.call);
+          cJSON* j = cJSON_Parse(card.c_str());
+          const cJSON* num = cJSON_GetObjectItemCaseSensitive(j, "number");
+          const cJSON* st = cJSON_GetObjectItemCaseSensitive(num, "status");
+          const cJSON* val = cJSON_GetObjectItemCaseSensitive(num, "value");
+          const cJSON* att = cJSON_GetObjectItemCaseSensitive(j, "attest");
+          const bool verified =
+              cJSON_IsString(st) && std::string(st->valuestring).rfind("verified", 0) == 0;
+          u.events.emit(
+              "caller-card", verified ? "ok" : "refused", "sip", 0,
+              j == nullptr
+                  ? card
+                  : std::string("number ") + (cJSON_IsString(val) ? val->valuestring : "?") + " " +
+                        (cJSON_IsString(st) ? st->valuestring : "?") + ", attest " +
+                        (cJSON_IsString(att) ? att->valuestring : "none") + ", identity " + from);
+          cJSON_Delete(j);
+        }
+        sdp::Negotiated bn, an;
+        auto ans = answer_offer(u, e.sdp, &bn, &an);
+        if (!ans) {
+          u.fail_step("call", "sip", std::string("offer: ") + ans.status().message());
+          (void)sip.calls->reject(call, 488, now, &out);
+        } else {
+          (void)sip.calls->ring(call, "", now, &out);
+          (void)sip.calls->answer(call, ans.value(), now, &out);
+          Status s1 = u.boot->start(bn, false, &u.policy, &u, now);
+          Status s2 = u.app->start(an, false, &u.policy, &u, now);
+          if (!s1.is_ok()) u.fail_step("bootstrap", "e2ae", s1.message());
+          if (!s2.is_ok()) u.fail_step("app-channel", "e2e", s2.message());
+        }
+      } else if (e.call != call) {
+        continue;
+      } else if (e.kind == sip::CallEventKind::kAnswered && u.caller) {
+        answered = true;
+        u.events.emit("call", "ok", "sip", now - invite_at,
+                      "answered; " + a.get("--to") + " via the MF (B2BUA)");
+        auto ans = sdp::parse(e.sdp);
+        Result<sdp::Negotiated> bn = ans ? sdp::apply_answer(*offer_model, ans.value(), nullptr, 0)
+                                         : Result<sdp::Negotiated>(ans.status());
+        Result<sdp::Negotiated> an = ans ? sdp::apply_answer(*offer_model, ans.value(), nullptr, 1)
+                                         : Result<sdp::Negotiated>(ans.status());
+        Status s1 = bn ? u.boot->start(bn.value(), true, &u.policy, &u, now) : bn.status();
+        Status s2 = an ? u.app->start(an.value(), true, &u.policy, &u, now) : an.status();
+        if (!s1.is_ok()) u.fail_step("bootstrap", "e2ae", s1.message());
+        if (!s2.is_ok()) u.fail_step("app-channel", "e2e", s2.message());
+        script.go(Phase::kWaitChannels);
+      } else if (e.kind == sip::CallEventKind::kConfirmed) {
+        answered = true;
+      } else if (e.kind == sip::CallEventKind::kEnded) {
+        ended = true;
+        call_ok = answered &&
+                  (e.end == sip::EndReason::kLocalHangup || e.end == sip::EndReason::kRemoteHangup);
+        u.events.emit("ended", call_ok ? "ok" : "failed", "sip", 0,
+                      std::string(end_name(e.end)) +
+                          (e.sip_status ? " SIP " + std::to_string(e.sip_status) : ""));
+        if (!call_ok) u.failed = true;
+      }
+      sip.loop->apply(std::move(out));
+    }
+
+    // Data channels, then the scenario.
+    std::vector<imsdc_port_udp*> handles;
+    std::uint64_t next = now + 20;
+    for (DcEndpoint* ep : {u.boot.get(), u.app.get()}) {
+      ep->service(now);
+      ep->add_handles(&handles);
+      next = std::min(next, ep->next_deadline());
+    }
+    if (u.boot_http) u.boot_http->poll();
+    if (u.caller && answered && !ended) {
+      script.step(now);
+      if (script.phase == Phase::kHangup && script.pause_gate("hanging up")) {
+        sip::CallOutput out;
+        (void)sip.calls->hangup(call, now, &out);
+        sip.loop->apply(std::move(out));
+        u.events.emit("hangup", "ok", "sip", 0, "UE-A hangs up (BYE)");
+        script.phase = Phase::kDone;
+      }
+    } else if (!u.caller && call && !ended) {
+      callee_turn(u, now, &fetch_started);
+      // The callee reads the application list once its bootstrap channel is up.
+      if (apps_state == 0 && u.boot_up && u.boot_http) {
+        apps_state = u.boot_http->start("GET", "/", "") ? 1 : 2;
+        if (apps_state == 2) u.fail_step("get-apps", "e2ae", "request failed");
+      } else if (apps_state == 1 && u.boot_http->done()) {
+        apps_state = 2;
+        const bool ok = u.boot_http->result() == 0 && u.boot_http->status() == 200;
+        u.events.emit("get-apps", ok ? "ok" : "failed", "e2ae", u.boot_http->ms(),
+                      "GET / " + std::to_string(u.boot_http->status()) + ": " +
+                          u.boot_http->body().substr(0, 160));
+        if (!ok) u.failed = true;
+      }
+    }
+    sip.loop->step(0);
+    const std::uint64_t now2 = now_ms();
+    const bool busy = u.fetch.has_value();
+    const std::uint32_t wait =
+        busy          ? 1
+        : next > now2 ? static_cast<std::uint32_t>(std::min<std::uint64_t>(next - now2, 20))
+                      : 0;
+    if (net->wait) (void)net->wait(net->ctx, handles.data(), handles.size(), wait);
+  }
+  for (int i = 0; i < 10; ++i)
+    (void)sip.transport->port()->poll(sip.transport->port()->ctx, 20);
+  const bool reg_ok = registered && !sip.loop->has_error();
+  u.events.emit("deregister", reg_ok ? "ok" : "failed", "sip", 0, a.get("--impu"));
+  const bool ok = reg_ok && call_ok && !u.failed;
+  u.events.emit("exit", ok ? "ok" : "failed", "-", now_ms() - start,
+                ok ? "the call went through" : "see the events above");
+  return ok ? 0 : 1;
+}
+
+#else
+
+int cmd_avatar_call(int, char**) {
+  return fail(Status(Code::kUnsupported, Module::kCli,
+                     "this imsdc was built without libwebsockets: avatar-call is not available"));
+}
+
+#endif
+
+} // namespace imsdc::cli
