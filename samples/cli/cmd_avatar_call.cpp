@@ -11,7 +11,8 @@
 //  receiving-ue  UE-B sends its ephemeral public key to UE-A (e2e, 'avatar-control'); UE-A's
 //                attestation names it; UE-B fetches through the DC AS and decrypts; UE-A's
 //                frames go to UE-B (e2e).
-// Animation frames use 'avatar-animation', unordered without retransmissions (demo_frames.h).
+// Animation frames (PROTOCOL_PROFILE.md section 9) use 'avatar-animation', unordered without
+// retransmissions; the negotiation is the avatar-control protocol of section 6.
 // The callee verifies the caller's identity (PASSporT, as imsdc answer --trust) and shows the
 // caller card. Every step is one event (demo_events.h); a refusal by the BAR or a
 // representation that does not decrypt is "refused" and the call goes on without avatar.
@@ -32,6 +33,8 @@
 #if defined(IMSDC_CLI_WITH_LWS)
 #include <cjson/cJSON.h>
 
+#include "avatar/animation.h"
+#include "avatar/control.h"
 #include "avatar/ephemeral.h"
 #include "avatar/fetch.h"
 #include "avatar/tokens.h"
@@ -39,7 +42,6 @@
 #include "dc/http_channel.h"
 #include "dc_endpoint.h"
 #include "demo_events.h"
-#include "demo_frames.h"
 #include "sdp/sdp.h"
 #include "sip/uri.h"
 #include "sip_loop.h"
@@ -69,8 +71,6 @@ constexpr const char* kHelp =
     "log for Wireshark. --events appends the step events. Exit 0 when the call went through\n"
     "(a refused avatar is not a failure: the call continues without it).\n";
 
-constexpr const char* kControlLabel = "avatar-control";
-constexpr const char* kControlProtocol = "imsdc-avatar";
 constexpr const char* kRepLabel = "avatar-representation";
 constexpr std::uint32_t kMaxMessage = 262144;
 constexpr std::size_t kMaxBody = 64 * 1024;
@@ -177,9 +177,10 @@ struct Ue : DcEndpoint::Handler {
   bool rep_open = false, rep_opening = false, boot_anim_open = false;
   std::uint16_t ctl_sid = 0xffff, anim_sid = 0xffff;
   bool ctl_open = false, anim_open = false, boot_up = false, app_up = false;
-  FrameCounter frames_in;
+  avatar::AnimationReceiver frames_rx; // frames from UE-A (callee)
   std::deque<std::string> control_in;
   bool failed = false;
+  bool closing = false;
 
   // --- avatar fetch in progress
   std::optional<avatar::EphemeralKey> key;
@@ -203,15 +204,23 @@ struct Ue : DcEndpoint::Handler {
       if (is_boot) {
         boot_http.emplace(ep.association(), 0);
       } else if (caller) {
-        auto c = ep.association()->open_channel(kControlLabel, kControlProtocol);
-        auto a = ep.association()->open_channel(kAnimationLabel, kAnimationProtocol, false, 0u);
+        auto c = ep.association()->open_channel(avatar::kControlLabel, avatar::kControlProtocol);
+        auto a = ep.association()->open_channel(avatar::kAnimationLabel, avatar::kAnimationProtocol,
+                                                false, 0u);
         if (!c || !a) return fail_step("app-channel", "e2e", "cannot open the avatar channels");
         ctl_sid = c.value();
         anim_sid = a.value();
       }
-    } else if (st == dc::AssociationState::kFailed) {
-      fail_step(is_boot ? "bootstrap" : "app-channel", is_boot ? "e2ae" : "e2e",
-                std::string(s.message()));
+    } else if (st == dc::AssociationState::kFailed || st == dc::AssociationState::kClosed) {
+      if (closing) return; // we ended it
+      const char* step = is_boot ? "bootstrap" : "app-channel";
+      // Once open, the peer ending it is how a call ends (its BYE may come later); a real
+      // loss mid-session shows in the steps it breaks.
+      if ((is_boot ? boot_up : app_up))
+        events.emit(step, "info", ep.termination(), 0,
+                    std::string("association ended: ") + (s.is_ok() ? "closed" : s.message()));
+      else if (st == dc::AssociationState::kFailed)
+        fail_step(step, is_boot ? "e2ae" : "e2e", std::string(s.message()));
     }
   }
   void on_open(DcEndpoint& ep, const dc::ChannelInfo& c) override {
@@ -222,16 +231,16 @@ struct Ue : DcEndpoint::Handler {
         rep_sid = c.stream_id;
         rep.emplace(ep.association(), c.stream_id);
         rep_open = true;
-      } else if (c.label == kAnimationLabel) {
+      } else if (c.label == avatar::kAnimationLabel) {
         boot_anim_sid = c.stream_id;
         boot_anim_open = true;
       }
       return;
     }
-    if (c.label == kControlLabel) {
+    if (c.label == avatar::kControlLabel) {
       ctl_sid = c.stream_id;
       ctl_open = true;
-    } else if (c.label == kAnimationLabel) {
+    } else if (c.label == avatar::kAnimationLabel) {
       anim_sid = c.stream_id;
       anim_open = true;
     }
@@ -243,7 +252,10 @@ struct Ue : DcEndpoint::Handler {
       return;
     }
     if (sid == ctl_sid && d.size() <= kMaxBody) control_in.emplace_back(d.as_string());
-    if (sid == anim_sid) frames_in.add(d);
+    if (sid == anim_sid) {
+      avatar::AnimationFrame f;
+      (void)frames_rx.on_message(d, imsdc_port_clock_monotonic_ms(), &f);
+    }
   }
   void on_closed(DcEndpoint& ep, std::uint16_t sid) override {
     if (&ep == boot.get()) {
@@ -261,16 +273,6 @@ struct Ue : DcEndpoint::Handler {
   void control(const std::string& json) {
     if (ctl_open) (void)app->association()->send(ctl_sid, ByteSpan(std::string_view(json)), false);
   }
-  std::optional<std::string> take_control(const char* type) {
-    for (auto it = control_in.begin(); it != control_in.end(); ++it)
-      if (json_field(*it, "type") == type) {
-        std::string m = std::move(*it);
-        control_in.erase(it);
-        return m;
-      }
-    return std::nullopt;
-  }
-
   // Starts the representation fetch over the DC AS (sending-ue: our own attestation and key;
   // receiving-ue: the peer's attestation naming our key).
   Status start_fetch(const std::string& mode, std::string attestation, std::string jti) {
@@ -325,7 +327,9 @@ struct Ue : DcEndpoint::Handler {
   std::string avatar_id_or(const std::string& d) const { return avatar_id.empty() ? d : avatar_id; }
 };
 
-// The caller's scenario, one step at a time (advanced from the loop).
+// The caller's scenario, one step at a time (advanced from the loop). Each avatar session
+// starts with the avatar-control negotiation (PROTOCOL_PROFILE.md section 6, one
+// avatar::ControlSession per session), then the fetch, then the animation frames.
 enum class Phase {
   kWaitAnswer,
   kWaitChannels,
@@ -336,20 +340,33 @@ enum class Phase {
   kSending,
   kSendingFrames,
   kReceiving,
-  kReceivingFetch,
   kReceivingFrames,
   kHangup,
   kDone
 };
 
+// One animation frame (PROTOCOL_PROFILE.md section 9): 16 face landmarks on a slow nod.
+Bytes animation_frame(std::uint32_t seq, std::uint64_t now) {
+  avatar::AnimationFrame f;
+  f.kind = avatar::FrameKind::kLandmarks;
+  f.sequence = seq;
+  f.capture_ms = now;
+  for (int i = 0; i < 16; ++i)
+    f.landmarks.push_back(avatar::Landmark{
+        static_cast<std::int16_t>(4096 + 512 * (i % 4)),
+        static_cast<std::int16_t>(4096 + 512 * (i / 4) + static_cast<int>(seq % 32))});
+  auto b = avatar::encode_frame(f);
+  return b ? std::move(b.value()) : Bytes();
+}
+
 struct Script {
   Ue* ue;
   Phase phase = Phase::kWaitAnswer;
   int sub = 0; // step inside a phase
-  std::uint64_t t0 = 0, next_frame = 0;
+  std::uint64_t t0 = 0, next_frame = 0, frames_done_at = 0;
   std::uint32_t sent = 0;
   bool paused = false;
-  bool avatar_ok = false;
+  std::optional<avatar::ControlSession> ctl;
 
   bool pause_gate(const char* what) {
     if (ue->step_dir.empty()) return true;
@@ -369,10 +386,10 @@ struct Script {
     sub = 0;
     t0 = imsdc_port_clock_monotonic_ms();
   }
-  // Sends frames at 20 ms intervals on (assoc, sid); true when all are sent.
+  // Sends frames every 20 ms on (assoc, sid); true when all are sent.
   bool send_frames(dc::Association* assoc, std::uint16_t sid, std::uint64_t now) {
     while (sent < static_cast<std::uint32_t>(ue->frames) && now >= next_frame) {
-      Bytes f = make_frame(sent, static_cast<std::uint32_t>(now));
+      Bytes f = animation_frame(sent, now);
       Status s = assoc->send(sid, ByteSpan(f), true);
       if (s == Code::kWouldBlock) return false;
       ++sent;
@@ -390,10 +407,44 @@ struct Script {
     c.times.now_s = now_s();
     return avatar::make_attestation(*ue->ks, c);
   }
+  // Starts a session's negotiation: the session marker, then the render offer to UE-B.
+  bool offer(avatar::Rendering mode, const char* name) {
+    ue->events.emit("session", "info", "-", 0, name);
+    ctl.emplace(avatar::ControlSession::Role::kSender);
+    auto m = ctl->offer(mode, ue->avatar_id);
+    if (!m) {
+      ue->fail_step("session", "e2e", m.status().message());
+      return false;
+    }
+    ue->control(m.value());
+    return true;
+  }
+  // Feeds UE-B's control messages to the session; false once it failed (event emitted).
+  bool negotiate(std::uint64_t now) {
+    while (!ue->control_in.empty() && ctl) {
+      std::string m = std::move(ue->control_in.front());
+      ue->control_in.pop_front();
+      Status s = ctl->receive(m);
+      if (s == Code::kRejected) {
+        ue->events.emit("session", "refused", "e2e", elapsed(now),
+                        "UE-B ended the negotiation: " + ctl->peer_error());
+        return false;
+      }
+      if (!s.is_ok()) {
+        ue->fail_step("session", "e2e", std::string("avatar-control: ") + s.message());
+        return false;
+      }
+    }
+    if (now > t0 + 30000) {
+      ue->fail_step("session", "e2e", "UE-B did not answer on avatar-control");
+      return false;
+    }
+    return true;
+  }
 
-  // One turn. Returns true when the caller should hang up now.
   void step(std::uint64_t now) {
     Ue& u = *ue;
+    using State = avatar::ControlSession::State;
     switch (phase) {
     case Phase::kWaitAnswer:
       return;
@@ -427,8 +478,7 @@ struct Script {
     case Phase::kNetwork:
       if (sub == 0) {
         if (!pause_gate("the network-centric session")) return;
-        u.events.emit("session", "info", "-", 0, "network");
-        u.control("{\"type\":\"session\",\"mode\":\"network\"}");
+        if (!offer(avatar::Rendering::kNetwork, "network")) return go(Phase::kSending);
         if (!u.rep_open) {
           auto sid = u.boot->association()->open_channel(kRepLabel, "http");
           if (!sid) return u.fail_step("fetch", "e2ae", "cannot open the DC AS channel");
@@ -436,7 +486,8 @@ struct Script {
         sub = 1;
       }
       if (sub == 1) {
-        if (!u.rep_open) return;
+        if (!negotiate(now)) return go(Phase::kSending);
+        if (ctl->state() != State::kDone || !u.rep_open) return;
         auto t = attest(avatar::Rendering::kNetwork, nullptr);
         if (!t) {
           u.fail_step("attest", "-", t.status().message());
@@ -456,7 +507,6 @@ struct Script {
         u.events.emit("fetch", "ok", "e2ae", u.rep->ms(),
                       "network: the MF fetched with UE-A's attestation and renders: " +
                           u.rep->body().substr(0, 120));
-        avatar_ok = true;
         return go(Phase::kNetworkFrames);
       }
       u.events.emit("fetch", u.rep->result() == 0 ? "refused" : "failed", "e2ae", u.rep->ms(),
@@ -465,8 +515,8 @@ struct Script {
       return go(Phase::kSending);
     case Phase::kNetworkFrames:
       if (sub == 0) {
-        auto sid =
-            u.boot->association()->open_channel(kAnimationLabel, kAnimationProtocol, false, 0u);
+        auto sid = u.boot->association()->open_channel(avatar::kAnimationLabel,
+                                                       avatar::kAnimationProtocol, false, 0u);
         if (!sid) {
           u.fail_step("frames-sent", "e2ae", "cannot open the animation channel");
           return go(Phase::kSending);
@@ -484,8 +534,12 @@ struct Script {
     case Phase::kSending:
       if (sub == 0) {
         if (!pause_gate("the sending-UE-centric session")) return;
-        u.events.emit("session", "info", "-", 0, "sending-ue");
-        u.control("{\"type\":\"session\",\"mode\":\"sending-ue\"}");
+        if (!offer(avatar::Rendering::kSendingUe, "sending-ue")) return go(Phase::kReceiving);
+        sub = 1;
+      }
+      if (sub == 1) {
+        if (!negotiate(now)) return go(Phase::kReceiving);
+        if (ctl->state() != State::kDone) return;
         auto k = avatar::EphemeralKey::generate(now_s());
         if (!k) return u.fail_step("attest", "-", k.status().message());
         u.key.emplace(std::move(k.value()));
@@ -500,14 +554,13 @@ struct Script {
           u.fail_step("fetch", "e2ae", s.message());
           return go(Phase::kReceiving);
         }
-        sub = 1;
+        sub = 2;
       }
       {
         bool ok = false;
         if (!u.fetch_finished(t0, &ok)) return;
-        if (!ok) return go(Phase::kReceiving);
+        return go(ok ? Phase::kSendingFrames : Phase::kReceiving);
       }
-      return go(Phase::kSendingFrames);
     case Phase::kSendingFrames:
     case Phase::kReceivingFrames: {
       const bool sending = phase == Phase::kSendingFrames;
@@ -520,70 +573,40 @@ struct Script {
         if (!send_frames(u.app->association(), u.anim_sid, now)) return;
         u.events.emit("frames-sent", "ok", "e2e", elapsed(now),
                       std::to_string(sent) + " frames to UE-B (unordered, no retransmission)");
-        u.control("{\"type\":\"frames-done\",\"sent\":" + std::to_string(sent) + "}");
+        frames_done_at = now;
         sub = 2;
       }
-      if (!u.take_control("frames-received")) {
-        if (now > t0 + 10000) {
-          u.fail_step("frames-sent", "e2e", "UE-B did not confirm the frames");
-          go(Phase::kHangup);
-        }
-        return;
-      }
+      // UE-B closes its count when the next session starts (or the call ends): give the
+      // last frames time to arrive first.
+      if (now < frames_done_at + 300) return;
       return go(sending ? Phase::kReceiving : Phase::kHangup);
     }
     case Phase::kReceiving:
       if (sub == 0) {
         if (!pause_gate("the receiving-UE-centric session")) return;
-        u.events.emit("session", "info", "-", 0, "receiving-ue");
-        u.control("{\"type\":\"session\",\"mode\":\"receiving-ue\"}");
+        if (!offer(avatar::Rendering::kReceivingUe, "receiving-ue")) return go(Phase::kHangup);
         sub = 1;
       }
-      if (sub == 1) {
-        auto m = u.take_control("epk");
-        if (!m) {
-          if (now > t0 + 10000) {
-            u.fail_step("epk", "e2e", "UE-B sent no ephemeral key");
-            go(Phase::kHangup);
-          }
-          return;
-        }
-        cJSON* j = cJSON_Parse(m->c_str());
-        char* jwk =
-            j ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "jwk")) : nullptr;
-        auto pk = crypto::jwk_to_public(jwk ? jwk : "");
-        cJSON_free(jwk);
-        cJSON_Delete(j);
-        if (!pk) {
-          u.fail_step("epk", "e2e", std::string("UE-B's key: ") + pk.status().message());
-          return go(Phase::kHangup);
-        }
+      if (!negotiate(now)) return go(Phase::kHangup);
+      if (sub == 1 && ctl->peer_key()) {
         u.events.emit("epk", "ok", "e2e", elapsed(now), "UE-B's ephemeral public key received");
-        auto t = attest(avatar::Rendering::kReceivingUe, &pk.value());
+        auto t = attest(avatar::Rendering::kReceivingUe, &*ctl->peer_key());
         if (!t) {
           u.fail_step("attest", "-", t.status().message());
           return go(Phase::kHangup);
         }
         u.events.emit("attest", "ok", "-", 0,
                       "receiving-ue attestation for " + u.avatar_id + " naming UE-B's key");
-        u.control("{\"type\":\"attestation\",\"jws\":\"" + t->jws + "\"}");
-        go(Phase::kReceivingFetch);
-      }
-      return;
-    case Phase::kReceivingFetch: {
-      auto m = u.take_control("fetched");
-      if (!m) {
-        if (now > t0 + 60000) {
-          u.fail_step("fetch", "e2e", "UE-B did not report its fetch");
-          go(Phase::kHangup);
+        auto m = ctl->send_attestation(t->jws);
+        if (!m) {
+          u.fail_step("attest", "e2e", m.status().message());
+          return go(Phase::kHangup);
         }
-        return;
+        u.control(m.value());
+        sub = 2;
       }
-      cJSON* j = cJSON_Parse(m->c_str());
-      const bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok"));
-      cJSON_Delete(j);
-      return go(ok ? Phase::kReceivingFrames : Phase::kHangup);
-    }
+      if (ctl->state() == State::kDone) go(Phase::kReceivingFrames);
+      return;
     case Phase::kHangup:
     case Phase::kDone:
       return;
@@ -591,55 +614,97 @@ struct Script {
   }
 };
 
-// The callee's side of the control channel.
-void callee_turn(Ue& u, std::uint64_t now, std::uint64_t* fetch_started) {
-  if (auto m = u.take_control("session")) {
-    const std::string mode = json_field(*m, "mode");
-    std::printf("ue: session %s\n", mode.c_str());
-    if (mode == "receiving-ue") {
-      auto k = avatar::EphemeralKey::generate(now_s());
-      if (!k) return u.fail_step("epk", "e2e", k.status().message());
-      u.key.emplace(std::move(k.value()));
-      u.control("{\"type\":\"epk\",\"jwk\":" + crypto::jwk_from_public(u.key->public_key()) + "}");
-      u.events.emit("epk", "ok", "e2e", 0,
-                    "ephemeral public key sent to UE-A (private key in RAM)");
-    }
+// The callee's side: one avatar::ControlSession per render offer; the frames that arrived
+// since the previous offer are counted when the next one comes (or the call ends).
+struct Callee {
+  std::optional<avatar::ControlSession> ctl;
+  bool frames_expected = false;
+  std::uint64_t fetch_started = 0;
+
+  void close_frames(Ue& u) {
+    if (!frames_expected) return;
+    frames_expected = false;
+    const auto& c = u.frames_rx.counters();
+    // None at all: UE-A had no avatar to animate (its fetch was refused).
+    u.events.emit("frames-received", c.delivered > 0 ? "ok" : "info", "e2e", 0,
+                  std::to_string(c.delivered) + " frames delivered from UE-A (" +
+                      std::to_string(c.stale) + " stale, " + std::to_string(c.too_old) +
+                      " too old, " + std::to_string(c.malformed) + " malformed)");
+    u.frames_rx = avatar::AnimationReceiver();
   }
-  if (auto m = u.take_control("attestation")) {
-    const std::string jws = json_field(*m, "jws");
-    Status s = !u.key ? Status(Code::kState, Module::kCli, "no ephemeral key") : Status::ok();
-    Result<std::string> jti = s.is_ok()
-                                  ? avatar::receiving_attestation_jti(jws, u.key->public_key())
-                                  : Result<std::string>(s);
-    if (!jti) {
-      u.events.emit("fetch", "refused", "e2e", 0,
-                    std::string("UE-A's attestation: ") + jti.status().message());
-      u.control("{\"type\":\"fetched\",\"ok\":false}");
-    } else if (!u.rep_open) {
-      if (!u.rep_opening) {
-        auto sid = u.boot->association()->open_channel(kRepLabel, "http");
-        if (!sid) return u.fail_step("fetch", "e2ae", "cannot open the DC AS channel");
-        u.rep_opening = true;
+  void send(Ue& u, const Result<std::string>& m) {
+    if (m) u.control(m.value());
+  }
+  void turn(Ue& u, std::uint64_t now) {
+    using State = avatar::ControlSession::State;
+    while (!u.control_in.empty()) {
+      if (!ctl || ctl->state() == State::kDone || ctl->state() == State::kFailed) {
+        close_frames(u);
+        ctl.emplace(avatar::ControlSession::Role::kReceiver);
       }
-      u.control_in.push_front(*m); // again once the channel is open
-    } else if (Status fs = u.start_fetch("receiving-ue", jws, jti.value()); !fs.is_ok()) {
-      u.fail_step("fetch", "e2ae", fs.message());
-      u.control("{\"type\":\"fetched\",\"ok\":false}");
-    } else {
-      *fetch_started = now;
+      const State before = ctl->state();
+      if (before == State::kFetch && u.fetch) return; // the attestation is being fetched
+      std::string m = std::move(u.control_in.front());
+      u.control_in.pop_front();
+      if (Status s = ctl->receive(m); !s.is_ok()) {
+        u.fail_step("session", "e2e", std::string("avatar-control: ") + s.message());
+        continue;
+      }
+      if (ctl->state() != State::kFetch) continue;
+      const avatar::Rendering mode = ctl->mode();
+      if (mode == avatar::Rendering::kReceivingUe && ctl->attestation().empty()) {
+        auto k = avatar::EphemeralKey::generate(now_s());
+        if (!k) {
+          send(u, ctl->fail("internal"));
+          continue;
+        }
+        u.key.emplace(std::move(k.value()));
+        send(u, ctl->send_key(u.key->public_key()));
+        u.events.emit("epk", "ok", "e2e", 0,
+                      "ephemeral public key sent to UE-A (the private key stays in RAM)");
+      } else if (mode == avatar::Rendering::kReceivingUe) {
+        auto jti = avatar::receiving_attestation_jti(ctl->attestation(), u.key->public_key());
+        if (!jti) {
+          u.events.emit("fetch", "refused", "e2e", 0,
+                        std::string("UE-A's attestation: ") + jti.status().message());
+          send(u, ctl->fail("bad_attestation"));
+          continue;
+        }
+        pending_jti = jti.value();
+      } else {
+        // network: the MF renders; sending-ue: UE-A fetches. Either way UE-B is ready.
+        frames_expected = mode == avatar::Rendering::kSendingUe;
+        send(u, ctl->ready());
+      }
+    }
+    // receiving-ue: fetch once the DC AS channel is open, then ready or error.
+    if (!pending_jti.empty()) {
+      if (!u.rep_open) {
+        if (!u.rep_opening) {
+          u.rep_opening = u.boot->association()->open_channel(kRepLabel, "http").is_ok();
+          if (!u.rep_opening) {
+            u.fail_step("fetch", "e2ae", "cannot open the DC AS channel");
+            send(u, ctl->fail("internal"));
+            pending_jti.clear();
+          }
+        }
+        return;
+      }
+      if (Status fs = u.start_fetch("receiving-ue", ctl->attestation(), pending_jti); !fs.is_ok()) {
+        u.fail_step("fetch", "e2ae", fs.message());
+        send(u, ctl->fail("internal"));
+      }
+      fetch_started = now;
+      pending_jti.clear();
+    }
+    bool ok = false;
+    if (u.fetch_finished(fetch_started, &ok)) {
+      frames_expected = ok;
+      send(u, ok ? ctl->ready() : ctl->fail("fetch_failed"));
     }
   }
-  bool ok = false;
-  if (u.fetch_finished(*fetch_started, &ok))
-    u.control(std::string("{\"type\":\"fetched\",\"ok\":") + (ok ? "true" : "false") + "}");
-  if (auto m = u.take_control("frames-done")) {
-    u.events.emit("frames-received", u.frames_in.count() > 0 ? "ok" : "failed", "e2e", 0,
-                  u.frames_in.summary() + " from UE-A, applied to the avatar");
-    u.control("{\"type\":\"frames-received\",\"count\":" + std::to_string(u.frames_in.count()) +
-              "}");
-    u.frames_in = FrameCounter();
-  }
-}
+  std::string pending_jti;
+};
 
 // Answers an offer with one association per data-channel m-line: each line answered by its
 // own make_answer (AnswerConfig::data_channel_index) and the lines put together.
@@ -746,7 +811,7 @@ int cmd_avatar_call(int argc, char** argv) {
   u.dc_as = a.get("--dc-as");
   u.bar_id = a.get("--bar-id");
   u.step_dir = a.get("--step-dir");
-  u.policy.allowed_subprotocols = {kControlProtocol, kAnimationProtocol, "http"};
+  u.policy.allowed_subprotocols = {avatar::kControlProtocol, avatar::kAnimationProtocol, "http"};
   auto keystore = open_keystore(a);
   if (!keystore) return fail_event(keystore.status(), "keystore");
   u.ks = keystore.value()->port();
@@ -808,10 +873,11 @@ int cmd_avatar_call(int argc, char** argv) {
   TokenFile third_party{a.get("--third-party-token-file")};
 
   Script script{&u};
+  Callee callee;
   sip::CallId call = 0;
   bool registered = false, placed = false, answered = false, ended = false, shutting = false;
   bool call_ok = false;
-  std::uint64_t invite_at = 0, shutdown_at = 0, fetch_started = 0;
+  std::uint64_t invite_at = 0, shutdown_at = 0;
   int apps_state = 0; // the callee's GET /: 0 not sent, 1 in flight, 2 done
   std::string offer_text;
   std::optional<sdp::SessionDescription> offer_model;
@@ -838,6 +904,7 @@ int cmd_avatar_call(int argc, char** argv) {
         sip.loop->apply(std::move(out));
       }
       if (!ended) u.fail_step("call", "sip", g_stop ? "stopped" : "timeout");
+      u.closing = true;
       u.boot->close();
       u.app->close();
       sip.loop->apply(sip.reg->shutdown(now));
@@ -930,6 +997,7 @@ int cmd_avatar_call(int argc, char** argv) {
         answered = true;
       } else if (e.kind == sip::CallEventKind::kEnded) {
         ended = true;
+        if (!u.caller) callee.close_frames(u);
         call_ok = answered &&
                   (e.end == sip::EndReason::kLocalHangup || e.end == sip::EndReason::kRemoteHangup);
         u.events.emit("ended", call_ok ? "ok" : "failed", "sip", 0,
@@ -959,7 +1027,7 @@ int cmd_avatar_call(int argc, char** argv) {
         script.phase = Phase::kDone;
       }
     } else if (!u.caller && call && !ended) {
-      callee_turn(u, now, &fetch_started);
+      callee.turn(u, now);
       // The callee reads the application list once its bootstrap channel is up.
       if (apps_state == 0 && u.boot_up && u.boot_http) {
         apps_state = u.boot_http->start("GET", "/", "") ? 1 : 2;

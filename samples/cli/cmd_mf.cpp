@@ -23,11 +23,11 @@
 #if defined(IMSDC_CLI_WITH_LWS)
 #include <cjson/cJSON.h>
 
+#include "avatar/animation.h"
 #include "dc/bootstrap_http.h"
 #include "dc_endpoint.h"
 #include "dc_relay.h"
 #include "demo_events.h"
-#include "demo_frames.h"
 #include "sdp/mf.h"
 #include "sdp/sdp.h"
 #include "sip/uri.h"
@@ -99,7 +99,7 @@ private:
   std::unique_ptr<Relay> relay_;
   std::uint16_t relay_sid_ = 0xffff;
   std::uint16_t anim_sid_ = 0xffff;
-  FrameCounter frames_;
+  avatar::AnimationReceiver frames_;
 };
 
 struct Session {
@@ -175,16 +175,19 @@ void Leg::on_open(DcEndpoint& ep, const dc::ChannelInfo& c) {
     if (!relay_) return;
     relay_sid_ = c.stream_id;
     relay_->on_open(*ep.association(), c.stream_id);
-  } else if (c.label == kAnimationLabel) {
+  } else if (c.label == avatar::kAnimationLabel) {
     anim_sid_ = c.stream_id;
-    frames_ = FrameCounter();
+    frames_ = avatar::AnimationReceiver();
   }
 }
 
 void Leg::on_message(DcEndpoint& ep, std::uint16_t sid, ByteSpan d, bool) {
   if (sid == 0) return serve(ep, d);
   if (relay_ && sid == relay_sid_) return relay_->on_message(d, false);
-  if (sid == anim_sid_) frames_.add(d);
+  if (sid == anim_sid_) {
+    avatar::AnimationFrame f;
+    (void)frames_.on_message(d, imsdc_port_clock_monotonic_ms(), &f);
+  }
 }
 
 void Leg::on_closed(DcEndpoint&, std::uint16_t sid) {
@@ -194,8 +197,11 @@ void Leg::on_closed(DcEndpoint&, std::uint16_t sid) {
   }
   if (sid == anim_sid_) {
     anim_sid_ = 0xffff;
-    mf_->events.emit("frames-received", frames_.count() > 0 ? "ok" : "failed", "e2ae", 0,
-                     frames_.summary() + " (network rendering)");
+    const auto& c = frames_.counters();
+    mf_->events.emit("frames-received", c.delivered > 0 ? "ok" : "failed", "e2ae", 0,
+                     std::to_string(c.delivered) + " frames delivered to the renderer (" +
+                         std::to_string(c.stale) + " stale, " + std::to_string(c.too_old) +
+                         " too old, " + std::to_string(c.malformed) + " malformed)");
   }
 }
 
@@ -302,7 +308,7 @@ int cmd_mf(int argc, char** argv) {
   auto ks = open_keystore(ka);
   if (!ks) return fail_event(ks.status(), dtls_dir);
   mf.dtls = ks.value()->port();
-  mf.policy.allowed_subprotocols = {"http", kAnimationProtocol};
+  mf.policy.allowed_subprotocols = {"http", avatar::kAnimationProtocol};
 
   SipStack sip;
   if (Status s = sip.open(a); !s.is_ok())

@@ -13,6 +13,10 @@
 
 namespace imsdc::avatar {
 
+// The channel's label (PROTOCOL_PROFILE.md section 9) and the DCEP subprotocol imsdc opens it
+// with (the profile names none; a peer's channel policy must allow it).
+constexpr const char* kAnimationLabel = "avatar-animation";
+constexpr const char* kAnimationProtocol = "imsdc-animation";
 constexpr std::uint8_t kAnimationVersion = 1;
 constexpr std::size_t kAnimationMaxEntries = 1024;
 constexpr std::size_t kAnimationHeaderSize = 16; // version, kind, count, sequence, time
