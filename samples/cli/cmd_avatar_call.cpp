@@ -912,7 +912,7 @@ int cmd_avatar_call(int argc, char** argv) {
     if (shutting && now >= shutdown_at + 10000) break;
 
     // The caller places the call once registered.
-    if (u.caller && registered && !placed) {
+    if (u.caller && registered && !placed && script.pause_gate("the call")) {
       sdp::OfferConfig oc;
       oc.local = u.app->local();
       oc.bootstrap_local = u.boot->local();

@@ -44,7 +44,7 @@ constexpr const char* kHelp =
     "                --password-file F --state DIR --dir D [--dtls-dir D2]\n"
     "                --bar https://HOST:PORT --bar-ca F --avatars FILE\n"
     "                [--bind ADDR]... [--calls N] [--timeout S] [--events F]\n"
-    "                [--tamper-bar-answer]\n"
+    "                [--tamper-bar-answer] [--keylog F]\n"
     "The labnet media function of the avatar call demo (docs/demo.md): registers (digest),\n"
     "then acts as a SIP back-to-back user agent for the calls Kamailio routes to it. On each\n"
     "leg it answers (caller) or offers (callee) the bootstrap data channel itself with the\n"
@@ -56,7 +56,8 @@ constexpr const char* kHelp =
     "'avatar-animation' frames are counted. Ends after --calls calls (default 1), SIGTERM or\n"
     "--timeout (default 300 s), de-registering. --events appends the demo's step events.\n"
     "--tamper-bar-answer (labnet fault injection) changes one character of every relayed\n"
-    "answer. Exit 0 when every call ended normally.\n";
+    "answer. --keylog F: DEBUG builds only, the DTLS key log for Wireshark. Exit 0 when\n"
+    "every call ended normally.\n";
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -116,6 +117,7 @@ struct Mf {
   EventLog events;
   const imsdc_port_keystore* dtls = nullptr;
   std::vector<imsdc_port_addr> binds;
+  std::string keylog;
   std::string bar, bar_ca, tls_cert, tls_key;
   bool tamper = false;
   cJSON* avatars = nullptr;
@@ -244,6 +246,7 @@ Result<std::unique_ptr<Leg>> make_leg(Mf& mf, const std::string& impu, const cha
   DcEndpoint::Config c;
   c.binds = mf.binds;
   c.keystore = mf.dtls;
+  c.keylog_file = mf.keylog;
   c.name = name;
   auto ep = DcEndpoint::create(c);
   if (!ep.is_ok()) return ep.status();
@@ -292,6 +295,7 @@ int cmd_mf(int argc, char** argv) {
     mf.bar.pop_back();
   mf.bar_ca = a.get("--bar-ca");
   mf.tamper = a.has("--tamper-bar-answer");
+  mf.keylog = a.get("--keylog");
   for (const auto& b : a.all("--bind")) {
     imsdc_port_addr x{};
     if (!ice::parse_ip(b, 0, &x)) return usage_error("--bind takes an IP address");
@@ -319,6 +323,7 @@ int cmd_mf(int argc, char** argv) {
   const std::uint64_t give_up = start + static_cast<std::uint64_t>(timeout) * 1000;
   sip.loop->apply(sip.reg->start(start));
   bool was_registered = false, shutting = false;
+  std::string why;
   std::uint64_t shutdown_at = 0;
   const imsdc_port_net* net = posix::net();
 
@@ -345,8 +350,7 @@ int cmd_mf(int argc, char** argv) {
       shutdown_at = now;
       if (!done) {
         mf.all_ok = false;
-        mf.events.emit("exit", "failed", "-", 0,
-                       g_stop ? "stopped" : "timeout before every call ended");
+        why = g_stop ? "stopped before every call ended" : "timeout before every call ended";
       }
       for (auto& s : mf.sessions) {
         if (!s->a_ended) end_leg(*s, s->a, now);
@@ -513,7 +517,7 @@ int cmd_mf(int argc, char** argv) {
   mf.events.emit("deregister", was_registered && !sip.loop->has_error() ? "ok" : "failed", "sip", 0,
                  a.get("--impu"));
   mf.events.emit("exit", ok ? "ok" : "failed", "-", now_ms() - start,
-                 std::to_string(mf.calls_done) + " call(s)");
+                 std::to_string(mf.calls_done) + " call(s)" + (why.empty() ? "" : "; " + why));
   return ok ? 0 : 1;
 }
 
