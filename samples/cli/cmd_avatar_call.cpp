@@ -327,6 +327,28 @@ struct Ue : DcEndpoint::Handler {
   std::string avatar_id_or(const std::string& d) const { return avatar_id.empty() ? d : avatar_id; }
 };
 
+// The caller card (PROTOCOL_PROFILE.md section 10 JSON) as one line: each present field with
+// its status; *number_verified when the number is verified (network or end to end).
+std::string card_summary(const std::string& card, bool* number_verified) {
+  cJSON* j = cJSON_Parse(card.c_str());
+  if (j == nullptr) return card.empty() ? "no caller card" : card;
+  std::string out;
+  for (const char* f : {"number", "name", "organization", "photo", "avatar"}) {
+    const cJSON* o = cJSON_GetObjectItemCaseSensitive(j, f);
+    const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, "value");
+    const cJSON* st = cJSON_GetObjectItemCaseSensitive(o, "status");
+    if (!cJSON_IsString(v) || !cJSON_IsString(st) || *v->valuestring == '\0') continue;
+    out += std::string(out.empty() ? "" : ", ") + f + " " + v->valuestring + " (" +
+           st->valuestring + ")";
+    if (std::string(f) == "number")
+      *number_verified = std::string(st->valuestring).rfind("verified", 0) == 0;
+  }
+  const cJSON* att = cJSON_GetObjectItemCaseSensitive(j, "attest");
+  out += std::string(", attest ") + (cJSON_IsString(att) ? att->valuestring : "none");
+  cJSON_Delete(j);
+  return out;
+}
+
 // The caller's scenario, one step at a time (advanced from the loop). Each avatar session
 // starts with the avatar-control negotiation (PROTOCOL_PROFILE.md section 6, one
 // avatar::ControlSession per session), then the fetch, then the animation frames.
@@ -947,22 +969,12 @@ int cmd_avatar_call(int argc, char** argv) {
                           (e.avatar_uri.empty() ? std::string()
                                                 : ", avatar " + e.avatar_uri + " (unverified)"));
         if (verify.trust) {
+          // What UE-B's application shows: every card field with its own status.
+          bool verified = false;
           const std::string card = sip.loop->card(e.call);
-          cJSON* j = cJSON_Parse(card.c_str());
-          const cJSON* num = cJSON_GetObjectItemCaseSensitive(j, "number");
-          const cJSON* st = cJSON_GetObjectItemCaseSensitive(num, "status");
-          const cJSON* val = cJSON_GetObjectItemCaseSensitive(num, "value");
-          const cJSON* att = cJSON_GetObjectItemCaseSensitive(j, "attest");
-          const bool verified =
-              cJSON_IsString(st) && std::string(st->valuestring).rfind("verified", 0) == 0;
-          u.events.emit(
-              "caller-card", verified ? "ok" : "refused", "sip", 0,
-              j == nullptr
-                  ? card
-                  : std::string("number ") + (cJSON_IsString(val) ? val->valuestring : "?") + " " +
-                        (cJSON_IsString(st) ? st->valuestring : "?") + ", attest " +
-                        (cJSON_IsString(att) ? att->valuestring : "none") + ", identity " + from);
-          cJSON_Delete(j);
+          std::printf("caller card: %s\n", card.c_str()); // the whole card, in the log
+          const std::string shown = card_summary(card, &verified);
+          u.events.emit("caller-card", verified ? "ok" : "refused", "sip", 0, shown);
         }
         sdp::Negotiated bn, an;
         auto ans = answer_offer(u, e.sdp, &bn, &an);
