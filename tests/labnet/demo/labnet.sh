@@ -21,8 +21,15 @@
 #                             files (make-glb.py), bar.json
 #       W/epcscf/numbers.conf sip:e12345@enterprise.example +15551110001 (UE-A's third-party
 #                             identity), sip:bob@ims.example +15552220002
+#       W/thirdparty/ids.json the third-party ID server data: the enterprise name card of
+#                             sip:e12345@enterprise.example (nam "Alice Example", jCard fn
+#                             "Alice Example", org "Example Enterprise", published at
+#                             https://id.enterprise.example/jcards/e12345.json)
 #   labnet.sh start W         Kamailio (labnet-kamailio.sh start W/epcscf --ca W/ca --mf
-#                             sip:mf@ims.example), UE-A's registration token (WWSF, IMPI
+#                             sip:mf@ims.example --third-party-ids W/thirdparty/ids.json: it
+#                             signs the MF's INVITE to UE-B with SHAKEN and, for UE-A's
+#                             enterprise identity, Rich Call Data; the jCard is published in
+#                             STI_CERTS), UE-A's registration token (WWSF, IMPI
 #                             alice@wwsf.ims.example, IMPU sip:alice@enterprise.example) and
 #                             enterprise token (sip:e12345@enterprise.example) in W/ue-a, then
 #                             the BAR; writes W/labnet.env (shell variables: KAMAILIO_PORT,
@@ -51,6 +58,9 @@ UE_A_IMPI=alice@wwsf.ims.example
 UE_A_THIRD_PARTY=sip:e12345@enterprise.example
 UE_A_THIRD_PARTY_IMPI=enterprise-pool-7@wwsf.ims.example
 UE_A_TN=+15551110001
+UE_A_NAME="Alice Example"
+UE_A_ORG="Example Enterprise"
+UE_A_JCARD_URL=https://id.enterprise.example/jcards/e12345.json
 UE_B_IMPU=sip:bob@ims.example
 UE_B_TN=+15552220002
 MF_IMPU=sip:mf@ims.example
@@ -71,7 +81,7 @@ cmd_setup() {
   [[ -x $imsdc ]] || die "$imsdc is not an executable imsdc"
   command -v openssl >/dev/null || die "openssl is missing (toolchains/install-deps.sh base)"
   [[ -x $PY ]] || die "$PY is missing (toolchains/install-deps.sh kamailio)"
-  mkdir -p "$w"/{ue-a,ue-b,mf,bar,epcscf,run,state}
+  mkdir -p "$w"/{ue-a,ue-b,mf,bar,epcscf,run,state,thirdparty}
   local log=$w/setup.log
   : >"$log"
 
@@ -132,6 +142,21 @@ $UE_A_THIRD_PARTY  $UE_A_TN
 $UE_B_IMPU    $UE_B_TN
 EOF
   say "numbers: $UE_A_THIRD_PARTY $UE_A_TN, $UE_B_IMPU $UE_B_TN ($w/epcscf/numbers.conf)"
+
+  # The third-party ID server's name card of UE-A's enterprise identity: Kamailio signs it as
+  # Rich Call Data (RFC 9795) next to the SHAKEN PASSporT; UE-B shows it verified.
+  "$PY" - "$w/thirdparty/ids.json" "$UE_A_THIRD_PARTY" "$UE_A_NAME" "$UE_A_ORG" "$UE_A_JCARD_URL" <<'EOF'
+import json, sys
+path, aor, name, org, url = sys.argv[1:]
+card = ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", name],
+                  ["org", {}, "text", org], ["kind", {}, "text", "individual"]]]
+with open(path, "w", encoding="utf-8") as f:
+    json.dump({"identities": {aor: {"nam": name, "jcl": url, "jcard": card}}}, f, indent=1,
+              ensure_ascii=False)
+    f.write("\n")
+EOF
+  say "third-party ID server: $UE_A_THIRD_PARTY -> \"$UE_A_NAME\", $UE_A_ORG" \
+    "(jCard $UE_A_JCARD_URL; $w/thirdparty/ids.json)"
 }
 
 bar_running() { # W
@@ -144,7 +169,7 @@ cmd_start() {
   (($# == 1)) || misuse "start takes W"
   local w
   w=$(abs "$1")
-  [[ -s $w/bar/bar.json && -s $w/epcscf/numbers.conf ]] \
+  [[ -s $w/bar/bar.json && -s $w/epcscf/numbers.conf && -s $w/thirdparty/ids.json ]] \
     || die "$w has no fixtures (run: $PROG setup $w IMSDC)"
   command -v node >/dev/null || die "node is missing (toolchains/install-deps.sh node)"
   [[ -d $REPO/tests/interop/node_modules/jose ]] \
@@ -153,15 +178,20 @@ cmd_start() {
   help=$("$KAMAILIO_SH" --help 2>&1 || true)
   [[ $help == *"--mf AOR"* ]] \
     || die "$KAMAILIO_SH has no --mf option (the route through the media function)"
+  [[ $help == *"--third-party-ids FILE"* ]] \
+    || die "$KAMAILIO_SH has no --third-party-ids option (Rich Call Data of the name cards)"
   bar_running "$w" && die "the BAR of $w is running already (run: $PROG stop $w)"
 
   local out port
-  out=$("$KAMAILIO_SH" start "$w/epcscf" --ca "$w/ca" --mf "$MF_IMPU" 2>"$w/epcscf-start.log") \
+  out=$("$KAMAILIO_SH" start "$w/epcscf" --ca "$w/ca" --mf "$MF_IMPU" \
+    --third-party-ids "$w/thirdparty/ids.json" 2>"$w/epcscf-start.log") \
     || { cat "$w/epcscf-start.log" >&2
          die "labnet-kamailio.sh start failed (log: $w/epcscf/kamailio.log)"; }
   port=$(sed -n 's/^KAMAILIO_PORT=//p' <<<"$out")
   [[ -n $port ]] || die "labnet-kamailio.sh start reported no port"
   say "eP-CSCF (Kamailio): wss://localhost:$port on 127.0.0.1 and ::1, log $w/epcscf/kamailio.log"
+  say "STI: SHAKEN (attest A) and, for $UE_A_THIRD_PARTY, Rich Call Data (\"$UE_A_NAME\"," \
+    "jCard published in $w/epcscf/sti/certs)"
 
   local impi aor pw mf_impi="" mf_pw=""
   while read -r impi aor _ pw; do

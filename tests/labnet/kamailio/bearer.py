@@ -19,7 +19,8 @@
 # requests (labnet_proxy_bearer), the telephone numbers of numbers.conf (labnet_numbers) and,
 # with --mf, the identity the media function asserts on its trusted connection
 # (labnet_mf_identity; whether a request comes from the MF is decided in the config, by the
-# connection, not here).
+# connection, not here), and with --third-party-ids the Rich Call Data PASSporT of the
+# third-party ID server's name cards (labnet_rcd, built by rcd.py beside this file).
 #
 # The Kamailio config calls the methods below through python_exec("name", "<settings.json>") and
 # then answers from $var(auth_code), $var(auth_reason) and $var(auth_hdrs) (extra reply headers,
@@ -34,11 +35,15 @@ import os
 import re
 import secrets
 import struct
+import sys
 import time
 
 import KSR
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rcd  # noqa: E402  (tests/labnet/kamailio/rcd.py)
 
 _SETTINGS = {}
 
@@ -103,6 +108,15 @@ def _numbers(settings):
                 continue
             numbers[aor] = digits
     return numbers
+
+
+def _sti_key(settings):
+    """The labnet STI signing key (PEM), read once per process."""
+    key = settings.get("_sti_key")
+    if key is None:
+        with open(settings["sti_key"], "rb") as f:
+            key = settings["_sti_key"] = f.read()
+    return key
 
 
 def _password(user):
@@ -416,6 +430,39 @@ class LabnetAuth:
         if called:
             aor = next((a for a, tn in numbers.items() if tn == called), "")
         KSR.pv.sets("$var(called_aor)", aor)
+        return 1
+
+    def labnet_rcd(self, msg, args):
+        """Route STI, after secsipid signed an initial INVITE: when the third-party ID server
+        (--third-party-ids, DIR/thirdparty/ids.json) has a name card for the asserted identity
+        $var(asserted), a second Identity header with an rcd PASSporT (RFC 9795: nam, jcl,
+        rcdi; orig $var(asserted_tn), dest $var(called_tn); the labnet STI key and x5u).
+        $var(rcd_signed) = 1 when added (0: the identity has no entry), $var(rcd_nam) and
+        $var(rcd_jcl) what it signed (for the log). Returns -1 when the entry cannot be signed
+        (the config answers 500)."""
+        settings = _load_settings(args)
+        KSR.pv.seti("$var(rcd_signed)", 0)
+        path = settings.get("third_party_ids")
+        if not path:
+            return 1
+        asserted = _get("$var(asserted)") or ""
+        try:
+            entry = rcd.load_cached(path).get(asserted)
+            if entry is None:
+                KSR.info("labnet: STI: no third-party ID server entry for %s: no rich call data\n"
+                         % asserted)
+                return 1
+            value = rcd.identity_header(entry, _sti_key(settings), settings["sti_x5u"],
+                                        _get("$var(asserted_tn)"), _get("$var(called_tn)"),
+                                        int(time.time()))
+        except (OSError, ValueError, jwt.PyJWTError) as e:
+            KSR.err("labnet: STI: rich call data for %s failed: %s: %s\n"
+                    % (asserted, type(e).__name__, e))
+            return -1
+        KSR.hdr.append("Identity: %s\r\n" % value)
+        KSR.pv.seti("$var(rcd_signed)", 1)
+        KSR.pv.sets("$var(rcd_nam)", "none, the jCard's fn" if entry.nam is None else entry.nam)
+        KSR.pv.sets("$var(rcd_jcl)", entry.jcl)
         return 1
 
 

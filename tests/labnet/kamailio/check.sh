@@ -4,7 +4,10 @@
 # implementation independent of imsdc), prints one line per case and exits non-zero on any
 # deviation. Everything it starts is stopped; the work directory is removed on success and kept
 # (path printed) on failure. A second instance, started with --mf, checks the media function
-# routing (wsclient.py's Ua as the MF and the UEs, driven by the Python scenario below).
+# routing (wsclient.py's Ua as the MF and the UEs, driven by the Python scenario below), and,
+# started with --third-party-ids, the Rich Call Data PASSporT (RFC 9795) it signs for a
+# third-party identity the third-party ID server knows (checked here with PyJWT and hashlib:
+# signature, claims, rcdi digests of nam and of the published jCard).
 #
 #   check.sh [--keep]     --keep: keep the work directory even on success
 set -euo pipefail
@@ -204,7 +207,40 @@ else
 fi
 if "$LAB" stop "$D" >/dev/null; then pass "stop is idempotent"; else fail "stop is idempotent" "second stop failed"; fi
 
-# --- media function routing (--mf): a second instance
+# --- --third-party-ids: the third-party ID server data (name cards, RFC 9795 Rich Call Data)
+TPID=$WORK/tpid
+mkdir -p "$TPID"
+cat >"$TPID/ids.json" <<'EOF'
+{"identities": {
+  "sip:e12345@enterprise.example": {
+    "nam": "Zoë Example",
+    "jcl": "https://id.enterprise.example/jcards/e12345.json",
+    "jcard": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", "Zoë Example"],
+                        ["org", {}, "text", ["Example Enterprise", "Labs"]],
+                        ["logo", {}, "uri", "https://id.enterprise.example/jcards/example-logo.svg"]]]}}}
+EOF
+printf '<svg xmlns="http://www.w3.org/2000/svg"/>\n' >"$TPID/example-logo.svg"
+printf '{"identities": {"sip:e1@enterprise.example": {"nam": "X", "jcl": "http://id.example/x.json",\n "jcard": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", "X"]]]}}}\n' \
+  >"$WORK/ids-bad.json"
+if out=$("$LAB" start "$WORK/bad-tpid" --third-party-ids "$WORK/ids-bad.json" 2>&1); then
+  fail "--third-party-ids with an invalid file is refused" "started: $out"
+  "$LAB" stop "$WORK/bad-tpid" >/dev/null 2>&1 || true
+else
+  rc=$?
+  if ((rc == 2)) && [[ ! -e $WORK/bad-tpid ]] && grep -q 'jcl must be an https URL' <<<"$out"; then
+    pass "--third-party-ids with an invalid file (jcl not https) is refused (exit 2), DIR untouched"
+  else fail "--third-party-ids with an invalid file is refused" "exit $rc: $out"; fi
+fi
+if out=$("$LAB" start "$WORK/bad-tpid" --no-sti --third-party-ids "$TPID/ids.json" 2>&1); then
+  fail "--third-party-ids with --no-sti is refused" "started: $out"
+  "$LAB" stop "$WORK/bad-tpid" >/dev/null 2>&1 || true
+else
+  rc=$?
+  if ((rc == 2)) && [[ ! -e $WORK/bad-tpid ]]; then pass "--third-party-ids with --no-sti is refused (exit 2)"
+  else fail "--third-party-ids with --no-sti is refused" "exit $rc: $out"; fi
+fi
+
+# --- media function routing (--mf): a second instance, with the third-party ID server data
 if out=$("$LAB" start "$WORK/bad-mf" --mf sip:MF@elsewhere.example 2>&1); then
   fail "--mf with a foreign AoR is refused" "started: $out"
   "$LAB" stop "$WORK/bad-mf" >/dev/null 2>&1 || true
@@ -213,25 +249,39 @@ else
   if ((rc == 2)) && [[ ! -e $WORK/bad-mf ]]; then pass "--mf with a foreign AoR is refused (exit 2)"
   else fail "--mf with a foreign AoR is refused" "exit $rc: $out"; fi
 fi
-if ! out=$("$LAB" start "$DM" --mf "$MF_AOR" 2>&1); then
-  fail "start --mf $MF_AOR" "$out"
+# The enterprise identity has a number (kept by start: numbers.conf exists).
+mkdir -p "$DM"
+printf '%s\n' "sip:alice@ims.example  +15551110001" "sip:bob@ims.example    +15552220002" \
+  "sip:e12345@enterprise.example  +15553330003" >"$DM/numbers.conf"
+if ! out=$("$LAB" start "$DM" --mf "$MF_AOR" --third-party-ids "$TPID/ids.json" 2>&1); then
+  fail "start --mf $MF_AOR --third-party-ids" "$out"
   exit 1
 fi
 STARTED_MF=1
 PORT_MF=$(sed -n 's/^KAMAILIO_PORT=\([0-9]*\)$/\1/p' <<<"$out")
 [[ -n $PORT_MF ]] || { fail "start --mf" "no KAMAILIO_PORT line: $out"; exit 1; }
-pass "start --mf $MF_AOR on port $PORT_MF"
+pass "start --mf $MF_AOR --third-party-ids on port $PORT_MF"
+if cmp -s "$TPID/ids.json" "$DM/thirdparty/ids.json" && cmp -s "$TPID/example-logo.svg" "$DM/thirdparty/example-logo.svg" \
+  && cmp -s "$TPID/example-logo.svg" "$DM/sti/certs/example-logo.svg" && [[ -s $DM/sti/certs/e12345.json ]]; then
+  pass "--third-party-ids: data copied to DIR/thirdparty, jCard and logo published in DIR/sti/certs"
+else
+  fail "--third-party-ids: data copied and published" "$(ls -l "$DM/thirdparty" "$DM/sti/certs" 2>&1 | tr '\n' '|')"
+fi
 out=$("$LAB" users "$DM" 2>&1 || true)
 expect "--mf: the MF is a digest user (users DIR)" "$out" "^mf@ims\.example +sip:mf@ims\.example +SHA-256 +$DM/passwords/mf\$"
 
 # The scenario prints "PASS name" or "FAIL name<TAB>detail" per case. wsclient.py's Ua registers
 # (digest, outbound); the rest is plain SIP built here: the MF is a B2BUA on its own connection.
-mf_out=$(timeout 180 "$PY" - "$HERE" "$PORT_MF" "$DM" "$MF_AOR" 2>&1 <<'EOF' || true
+mf_out=$(timeout 180 "$PY" - "$HERE" "$PORT_MF" "$DM" "$MF_AOR" "$TPID/ids.json" 2>&1 <<'EOF' || true
 import argparse
 import asyncio
+import base64
+import hashlib
+import json
 import sys
+import time
 
-HERE, PORT, D, MF_AOR = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+HERE, PORT, D, MF_AOR, IDS = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 sys.path.insert(0, HERE)
 import jwt  # noqa: E402  (python3-jwt, as bearer.py)
 import wsclient as w  # noqa: E402
@@ -440,10 +490,12 @@ def passport(identity):
     return jwt.get_unverified_header(token), jwt.decode(token, key=key, algorithms=["ES256"])
 
 
-def check_signed(name, m, orig, dest):
+def check_signed(name, m, orig, dest, count=1):
     ident = m.get("Identity")
     if not check(name + ": Identity header", ident is not None, m):
         return
+    check(name + ": %d Identity header%s" % (count, "" if count == 1 else "s"),
+          len(m.all("Identity")) == count, m.all("Identity"))
     try:
         hdr, claims = passport(ident)
     except Exception as e:  # noqa: BLE001 - reported as a failed case
@@ -452,6 +504,48 @@ def check_signed(name, m, orig, dest):
     check(name + ": PASSporT verifies, orig %s dest %s attest A" % (orig, dest),
           claims.get("orig") == {"tn": orig} and claims.get("dest") == {"tn": [dest]}
           and claims.get("attest") == "A" and hdr.get("ppt") == "shaken", (hdr, claims))
+
+
+def sha256(data):
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def check_rcd(name, m, orig, dest, aor, sent_at):
+    """The second Identity header: the rcd PASSporT of aor's name card (ids.json), verified
+    with the STI certificate; rcdi digests computed here from the published files."""
+    ids = m.all("Identity")
+    if not check(name + ": an rcd PASSporT next to the SHAKEN one", len(ids) == 2, ids):
+        return
+    value = ids[1]
+    x5u = "https://sti.ims.example/certs/sti.pem"
+    check(name + ": Identity parameters info=<x5u>;alg=ES256;ppt=rcd",
+          value.split(";", 1)[1] == "info=<%s>;alg=ES256;ppt=rcd" % x5u, value)
+    try:
+        hdr, claims = passport(value)
+    except Exception as e:  # noqa: BLE001 - reported as a failed case
+        check(name + ": rcd PASSporT verifies (ES256, STI certificate)", False,
+              "%s: %s" % (type(e).__name__, e))
+        return
+    check(name + ": rcd PASSporT verifies; header alg ES256, ppt rcd, typ passport, x5u",
+          hdr == {"alg": "ES256", "ppt": "rcd", "typ": "passport", "x5u": x5u}, hdr)
+    card = json.load(open(IDS, encoding="utf-8"))["identities"][aor]
+    jcl = card["jcl"]
+    published = open(D + "/sti/certs/" + jcl.rsplit("/", 1)[1], "rb").read()
+    check(name + ": the published jCard is the ID server's", json.loads(published) == card["jcard"],
+          published)
+    want_rcdi = {"/nam": sha256(json.dumps(card["nam"], ensure_ascii=False).encode()),
+                 "/jcl": sha256(published)}
+    for i, p in enumerate(card["jcard"][1]):
+        if p[0] in ("photo", "logo"):
+            want_rcdi["/jcl/1/%d/3" % i] = sha256(
+                open(D + "/sti/certs/" + p[3].rsplit("/", 1)[1], "rb").read())
+    check(name + ": claims orig %s, dest %s, rcd {nam, jcl}, rcdi (nam, jCard, logo)" % (orig, dest),
+          sorted(claims) == ["dest", "iat", "orig", "rcd", "rcdi"]
+          and claims["orig"] == {"tn": orig} and claims["dest"] == {"tn": [dest]}
+          and claims["rcd"] == {"nam": card["nam"], "jcl": jcl} and claims["rcdi"] == want_rcdi,
+          (claims, want_rcdi))
+    check(name + ": iat within the send window",
+          sent_at - 1 <= claims.get("iat", 0) <= time.time() + 1, claims.get("iat"))
 
 
 async def expect_480(alice, name):
@@ -597,6 +691,16 @@ async def main():
         check("MF INVITE with P-Asserted-Identity only: bob gets P-Asserted-Identity alice (sip + tel)",
               m.all("P-Asserted-Identity") == ALICE_PAI, m.all("P-Asserted-Identity"))
         check_signed("MF INVITE with P-Asserted-Identity only", m, "15551110001", "15552220002")
+    sent_at = int(time.time())
+    m = await mf_call(mf, bob, "MF INVITE asserting the third-party identity sip:e12345@enterprise.example",
+                      ["P-Preferred-Identity: <sip:e12345@enterprise.example>"])
+    if m is not None:
+        check("MF INVITE for e12345: P-Asserted-Identity e12345 (sip + tel)",
+              m.all("P-Asserted-Identity") == ["<sip:e12345@enterprise.example>", "<tel:+15553330003>"],
+              m.all("P-Asserted-Identity"))
+        check_signed("MF INVITE for e12345", m, "15553330003", "15552220002", count=2)
+        check_rcd("MF INVITE for e12345", m, "15553330003", "15552220002",
+                  "sip:e12345@enterprise.example", sent_at)
     m = await mf_call(mf, bob, "MF INVITE, P-Preferred-Identity tel:+15551110001",
                       ["P-Preferred-Identity: <tel:+15551110001>"])
     if m is not None:
@@ -647,7 +751,9 @@ expect "--mf: the log shows each routing decision" "$mf_log" \
   'labnet: MF: INVITE [^ ]+ from sip:alice@ims\.example .* -> media function sip:mf@ims\.example \(connection [0-9]+' \
   'labnet: MF: INVITE [^ ]+ from the media function \(trusted connection [0-9]+, .*asserted sip:alice@ims\.example' \
   'labnet: STI: [^ ]+ not signed \(towards the media function\)' \
-  'labnet: STI: signed [^ ]+ orig 15551110001 dest 15552220002 attest A'
+  'labnet: STI: signed [^ ]+ orig 15551110001 dest 15552220002 attest A' \
+  'labnet: STI: no third-party ID server entry for sip:alice@ims\.example: no rich call data' \
+  'labnet: STI: rich call data signed [^ ]+ for sip:e12345@enterprise\.example \(nam: Zoë Example; jcl https://id\.enterprise\.example/jcards/e12345\.json\)'
 
 "$LAB" stop "$DM" >/dev/null
 STARTED_MF=0

@@ -5,7 +5,8 @@
 #
 #   labnet-kamailio.sh start DIR [--port P] [--ca CADIR] [--min-expires N] [--flow-timer N]
 #                      [--origin URL]... [--pcscf-id ID] [--wwsf-pub PEM] [--pool PATTERN]...
-#                      [--impu-domain D]... [--nonce-ttl S] [--no-sti] [--mf AOR] [--debug N]
+#                      [--impu-domain D]... [--nonce-ttl S] [--no-sti] [--mf AOR]
+#                      [--third-party-ids FILE] [--debug N]
 #       Creates DIR (state, logs, pid), renders DIR/kamailio.cfg from kamailio.cfg.in, starts
 #       Kamailio listening on tls:127.0.0.1:P and tls:[::1]:P (WebSocket over TLS only), waits
 #       (at most 10 s) until both accept TLS, prints KAMAILIO_PORT=P and exits 0.
@@ -42,6 +43,21 @@
 #                          trusted (any From; its P-Preferred-Identity, else its
 #                          P-Asserted-Identity, is asserted without a token), routed to the
 #                          callee and signed as usual. Log lines: "labnet: MF: ...". README.md
+#         --third-party-ids FILE
+#                          the third-party ID server's data (JSON, see rcd.py and README.md):
+#                          asserted identity (sip:USER@DOMAIN) -> name card {"nam": display
+#                          name (optional), "jcl": https URL of its jCard, "jcard": the jCard
+#                          (RFC 7095: version, fn, optionally org and a photo/logo URI whose
+#                          file lies next to FILE, named by the URL's last path segment)}.
+#                          Validated (a bad FILE: exit 2, DIR untouched),
+#                          copied to DIR/thirdparty/ (ids.json + linked files); each jCard and
+#                          linked file is published into DIR/sti/certs/ under its URL's last
+#                          path segment (callees read it there like the x5u certificate).
+#                          An INVITE signed for an identity with an entry gets a second
+#                          Identity header: an RCD PASSporT (ppt rcd, RFC 9795: rcd {nam,
+#                          jcl}, rcdi digests; orig, dest, iat; the STI key and x5u), next to
+#                          the unchanged SHAKEN one. Not with --no-sti. Without this option
+#                          no Rich Call Data is signed.
 #         --debug N        Kamailio debug level (default 2)
 #   labnet-kamailio.sh stop DIR      TERM, then KILL after 5 s; idempotent; keeps DIR's files
 #   labnet-kamailio.sh kill DIR      SIGKILL at once (reconnect tests); keeps config and port
@@ -57,6 +73,8 @@
 # DIR/sti/certs/sti.pem (the signing certificate; the x5u URL's last path segment, for a local
 # certificate cache), DIR/sti/sti-key.pem (the signing key, mode 0600); the x5u URL is
 # https://sti.ims.example/certs/sti.pem (never fetched: nothing serves it).
+# With --third-party-ids: DIR/thirdparty/ids.json (+ linked files), the published jCards in
+# DIR/sti/certs/.
 # Exit 0 on success, 1 on failure, 2 on misuse; messages on stderr.
 set -euo pipefail
 
@@ -284,10 +302,10 @@ json_list() { # ITEM... -> JSON array
   "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"
 }
 
-write_auth_json() { # DIR PCSCF_ID WWSF_PUB NONCE_TTL POOL_JSON DOMAINS_JSON
-  "$PY" - "$@" <<'EOF'
+write_auth_json() { # DIR PCSCF_ID WWSF_PUB NONCE_TTL POOL_JSON DOMAINS_JSON RCD(0|1)
+  "$PY" - "$@" "$STI_X5U" <<'EOF'
 import json, sys
-d, pcscf, pub, ttl, pool, domains = sys.argv[1:]
+d, pcscf, pub, ttl, pool, domains, rcd, x5u = sys.argv[1:]
 s = {
     "realm": "ims.example",
     "pcscf_id": pcscf,
@@ -301,21 +319,26 @@ s = {
     "nonce_secret_file": d + "/nonce-secret",
     "nonce_ttl": int(ttl),
     "fail503_file": d + "/fail503",
+    "sti_key": d + "/sti/sti-key.pem",
+    "sti_x5u": x5u,
+    "third_party_ids": d + "/thirdparty/ids.json" if rcd == "1" else None,
 }
 with open(d + "/auth.json", "w") as f:
     json.dump(s, f, indent=1)
 EOF
 }
 
-render_cfg() { # DIR PORT MIN_EXPIRES FLOW_TIMER ORIGIN_RE DEBUG STI(0|1) MF_AOR(or empty)
+render_cfg() { # DIR PORT MIN_EXPIRES FLOW_TIMER ORIGIN_RE DEBUG STI(0|1) MF_AOR(or empty) RCD(0|1)
   local sti_define="# STI signing off (--no-sti)" mf_define="# no media function (no --mf)"
+  local rcd_define="# no third-party ID server data (no --third-party-ids)"
   local mf_aor=${8:-none}
   (($7)) && sti_define="#!define WITH_STI"
+  ((${9:-0})) && rcd_define="#!define WITH_RCD"
   [[ -n $8 ]] && mf_define="#!define WITH_MF"
   "$PY" - "$HERE/kamailio.cfg.in" "$1/kamailio.cfg" "DIR=$1" "SRCDIR=$HERE" "PORT=$2" \
     "MIN_EXPIRES=$3" "FLOW_TIMER=$4" "ORIGIN_RE=$5" "DEBUG=$6" "STI_DEFINE=$sti_define" \
     "STI_CERT_URL=$STI_X5U" "STI_KEY=$1/sti/sti-key.pem" "MF_DEFINE=$mf_define" \
-    "MF_AOR=$mf_aor" <<'EOF'
+    "MF_AOR=$mf_aor" "RCD_DEFINE=$rcd_define" <<'EOF'
 import re, sys
 src, dst, *pairs = sys.argv[1:]
 values = dict(p.split("=", 1) for p in pairs)
@@ -402,7 +425,7 @@ running_check() { # DIR: refuse to start twice
 cmd_start() {
   (($# >= 1)) || misuse "start needs DIR"
   local dir port="" cadir="" min_expires=60 flow_timer=25 pcscf_id=pcscf.ims.example
-  local wwsf_pub="" nonce_ttl=300 debug=2 sti=1 mf_aor=""
+  local wwsf_pub="" nonce_ttl=300 debug=2 sti=1 mf_aor="" tp_ids=""
   local -a origins=() pools=() domains=()
   dir=$(abs_dir "$1")
   shift
@@ -433,11 +456,17 @@ cmd_start() {
         [[ $2 =~ ^sip:[a-z0-9][a-z0-9._-]*@(ims\.example|wwsf\.ims\.example|enterprise\.example)$ ]] \
           || misuse "--mf takes sip:USER@DOMAIN (lower case; DOMAIN ims.example, wwsf.ims.example or enterprise.example), got '$2'"
         mf_aor=$2 ;;
+      --third-party-ids)
+        [[ -f $2 && -r $2 ]] || misuse "--third-party-ids: $2 is not a readable file"
+        tp_ids=$(abs_dir "$2") ;;
       --debug) [[ $2 =~ ^-?[0-9]$ ]] || misuse "--debug takes -5..9"; debug=$2 ;;
       *) misuse "unknown option $1" ;;
     esac
     shift 2
   done
+  if [[ -n $tp_ids ]] && ! ((sti)); then
+    misuse "--third-party-ids needs STI signing (the Rich Call Data PASSporT is signed next to the SHAKEN one): drop --no-sti"
+  fi
   ((${#origins[@]})) || origins=(https://wwsf.ims.example)
   ((${#pools[@]})) || pools=("*@wwsf.ims.example")
   ((${#domains[@]})) || domains=(wwsf.ims.example enterprise.example)
@@ -447,6 +476,9 @@ cmd_start() {
   need pgrep
   [[ -x $PY ]] || die "$PY is missing (apt package python3)"
   "$PY" -c 'import jwt, cryptography' 2>/dev/null || die "python3-jwt / python3-cryptography are not installed"
+  if [[ -n $tp_ids ]]; then # before DIR is touched: a bad file is a usage error
+    "$PY" "$HERE/rcd.py" check "$tp_ids" || misuse "--third-party-ids: $tp_ids is not valid (see above)"
+  fi
 
   mkdir -p "$dir"
   running_check "$dir"
@@ -461,6 +493,10 @@ cmd_start() {
     have_secsipid || die "Kamailio has no secsipid module (apt package kamailio-secsipid-modules; toolchains/install-deps.sh kamailio), or start with --no-sti"
     make_sti "$dir"
   fi
+  if [[ -n $tp_ids ]]; then
+    "$PY" "$HERE/rcd.py" install "$tp_ids" "$dir" >"$dir/thirdparty.log" \
+      || die "cannot install the third-party ID server data $tp_ids"
+  fi
   write_secret_file "$dir/nonce-secret"
   if [[ -z $wwsf_pub ]]; then
     "$PY" "$HERE/wwsf-token.py" --gen-key "$dir/wwsf" || die "cannot make the WWSF test key"
@@ -468,9 +504,9 @@ cmd_start() {
   fi
   rm -f "$dir/fail503"
   write_auth_json "$dir" "$pcscf_id" "$wwsf_pub" "$nonce_ttl" "$(json_list "${pools[@]}")" \
-    "$(json_list "${domains[@]}")"
+    "$(json_list "${domains[@]}")" "$([[ -n $tp_ids ]] && echo 1 || echo 0)"
   render_cfg "$dir" "$port" "$min_expires" "$flow_timer" "$(origin_regex "${origins[@]}")" "$debug" "$sti" \
-    "$mf_aor"
+    "$mf_aor" "$([[ -n $tp_ids ]] && echo 1 || echo 0)"
   launch "$dir" "$port"
 }
 
