@@ -91,6 +91,10 @@ set(IMSDC_DC_SOURCES
 list(APPEND IMSDC_DC_SOURCES
     "${IMSDC_ROOT}/sdk/src/ice/stun.cpp"
     "${IMSDC_ROOT}/sdk/src/ice/agent.cpp")
+# dc/link: one data-channel m-line over the net port's UDP sockets: ICE agent, RFC 7983
+# demultiplexing and the DTLS/SCTP association (needs the dc/ and ice/ sources above).
+list(APPEND IMSDC_DC_SOURCES
+    "${IMSDC_ROOT}/sdk/src/dc/link.cpp")
 
 set(IMSDC_CORE_SOURCES
     ${IMSDC_BASE_SOURCES}

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "ice/agent.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port/os.h"
 #if IMSDC_CLI_WITH_PKCS11
@@ -171,6 +172,27 @@ Result<SecretBytes> read_secret(const std::string& path) {
   SecretBytes s{ByteSpan(v)};
   secure_zero(v.data(), v.size());
   return s;
+}
+
+bool labnet_binds(const Args& a, std::vector<imsdc_port_addr>* out) {
+  for (const auto& b : a.all("--bind")) {
+    imsdc_port_addr x{};
+    if (!ice::parse_ip(b, 0, &x)) return false;
+    out->push_back(x);
+  }
+  if (out->empty()) {
+    imsdc_port_addr lo{};
+    (void)ice::parse_ip("127.0.0.1", 0, &lo);
+    out->push_back(lo);
+  }
+  return true;
+}
+
+void append_key_log(void* path, const char* line) {
+  if (FILE* f = std::fopen(static_cast<const std::string*>(path)->c_str(), "a")) {
+    (void)std::fputs(line, f);
+    (void)std::fclose(f);
+  }
 }
 
 namespace {

@@ -13,6 +13,7 @@
 
 #include "imsdc/bytes.h"
 #include "imsdc/port/keystore.h"
+#include "imsdc/port/net.h"
 #include "imsdc/status.h"
 
 namespace imsdc::cli {
@@ -50,6 +51,12 @@ std::string json_escape(std::string_view s);
 Status fill_random(void* ctx, std::uint8_t* out, std::size_t length);
 // Reads a secret (PIN, password) from a file; trailing newline removed.
 Result<SecretBytes> read_secret(const std::string& path);
+// A DTLS key log sink (dc::DtlsConfig::KeyLogFn) for --keylog: appends each line to the
+// file whose name is *static_cast<const std::string*>(path), which must outlive the link.
+void append_key_log(void* path, const char* line);
+// The data-channel addresses of imsdc mf and avatar-call: each --bind, or 127.0.0.1 (the
+// labnet's) without any. False when one is not an IP address.
+bool labnet_binds(const Args& a, std::vector<imsdc_port_addr>* out);
 
 // A device keystore chosen by the common options (--dir D | --key F --cert F |
 // --pkcs11 MODULE --token LABEL --pin-file F [--key-label L]).

@@ -40,7 +40,7 @@
 #include "avatar/tokens.h"
 #include "cert_dir.h"
 #include "dc/http_channel.h"
-#include "dc_endpoint.h"
+#include "dc/link.h"
 #include "demo_events.h"
 #include "sdp/sdp.h"
 #include "sip/uri.h"
@@ -159,18 +159,19 @@ std::string json_field(const std::string& json, const char* name) {
   return out;
 }
 
-struct Ue : DcEndpoint::Handler {
+struct Ue : dc::Link::Handler {
   // --- configuration
   bool caller = false;
   EventLog events;
   const imsdc_port_keystore* ks = nullptr;
   std::string avatar_id, dc_as, bar_id, step_dir;
+  std::string keylog; // --keylog: the DTLS key log file (append_key_log)
   int frames = 25;
   std::unique_ptr<posix::Storage> out;
   sdp::ChannelPolicy policy;
 
   // --- data channels
-  std::unique_ptr<DcEndpoint> boot, app;
+  std::unique_ptr<dc::Link> boot, app;
   std::optional<Requester> boot_http; // stream 0
   std::optional<Requester> rep;       // 'avatar-representation' on the bootstrap association
   std::uint16_t rep_sid = 0xffff, boot_anim_sid = 0xffff;
@@ -192,7 +193,7 @@ struct Ue : DcEndpoint::Handler {
     failed = true;
     events.emit(step, "failed", path, 0, why);
   }
-  void on_state(DcEndpoint& ep, dc::AssociationState st, Status s) override {
+  void on_state(dc::Link& ep, dc::AssociationState st, Status s) override {
     const bool is_boot = &ep == boot.get();
     if (st == dc::AssociationState::kOpen) {
       (is_boot ? boot_up : app_up) = true;
@@ -223,7 +224,7 @@ struct Ue : DcEndpoint::Handler {
         fail_step(step, is_boot ? "e2ae" : "e2e", std::string(s.message()));
     }
   }
-  void on_open(DcEndpoint& ep, const dc::ChannelInfo& c) override {
+  void on_open(dc::Link& ep, const dc::ChannelInfo& c) override {
     std::printf("ue: channel %u '%s' (%s) open on the %s association\n", c.stream_id,
                 c.label.c_str(), c.protocol.c_str(), &ep == boot.get() ? "bootstrap" : "app");
     if (&ep == boot.get()) {
@@ -245,7 +246,7 @@ struct Ue : DcEndpoint::Handler {
       anim_open = true;
     }
   }
-  void on_message(DcEndpoint& ep, std::uint16_t sid, ByteSpan d, bool) override {
+  void on_message(dc::Link& ep, std::uint16_t sid, ByteSpan d, bool) override {
     if (&ep == boot.get()) {
       if (sid == 0 && boot_http) boot_http->client().feed(d);
       if (sid == rep_sid && rep) rep->client().feed(d);
@@ -257,7 +258,7 @@ struct Ue : DcEndpoint::Handler {
       (void)frames_rx.on_message(d, imsdc_port_clock_monotonic_ms(), &f);
     }
   }
-  void on_closed(DcEndpoint& ep, std::uint16_t sid) override {
+  void on_closed(dc::Link& ep, std::uint16_t sid) override {
     if (&ep == boot.get()) {
       if (sid == rep_sid && rep) {
         rep->client().closed();
@@ -843,22 +844,21 @@ int cmd_avatar_call(int argc, char** argv) {
     if (!pem) return fail_event(pem.status(), a.get("--access-edge-ca"));
     if (Status s = edge.add_pem(pem.value()); !s) return fail_event(s, "--access-edge-ca");
   }
-  DcEndpoint::Config dcc;
-  for (const auto& b : a.all("--bind")) {
-    imsdc_port_addr x{};
-    if (!ice::parse_ip(b, 0, &x)) return usage_error("--bind takes an IP address");
-    dcc.binds.push_back(x);
-  }
+  dc::Link::Config dcc;
+  if (!labnet_binds(a, &dcc.binds)) return usage_error("--bind takes an IP address");
   dcc.keystore = u.ks;
   dcc.max_message = kMaxMessage;
   dcc.access_edge = a.has("--access-edge-ca") ? &edge : nullptr;
-  dcc.keylog_file = a.get("--keylog");
-  if (!dcc.keylog_file.empty())
+  u.keylog = a.get("--keylog");
+  if (!u.keylog.empty()) {
     std::fprintf(stderr, "imsdc: WARNING: --keylog writes DTLS secrets to %s (debug only)\n",
-                 dcc.keylog_file.c_str());
+                 u.keylog.c_str());
+    dcc.key_log = append_key_log;
+    dcc.key_log_ctx = &u.keylog;
+  }
   for (auto* ep : {&u.boot, &u.app}) {
     dcc.name = ep == &u.boot ? "bootstrap" : "app";
-    auto e = DcEndpoint::create(dcc);
+    auto e = dc::Link::create(posix::net(), dcc);
     if (!e) return fail_event(e.status(), "data channel");
     *ep = std::move(e.value());
   }
@@ -1023,7 +1023,7 @@ int cmd_avatar_call(int argc, char** argv) {
     // Data channels, then the scenario.
     std::vector<imsdc_port_udp*> handles;
     std::uint64_t next = now + 20;
-    for (DcEndpoint* ep : {u.boot.get(), u.app.get()}) {
+    for (dc::Link* ep : {u.boot.get(), u.app.get()}) {
       ep->service(now);
       ep->add_handles(&handles);
       next = std::min(next, ep->next_deadline());

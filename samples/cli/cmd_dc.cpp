@@ -19,9 +19,9 @@
 #include "cli.h"
 #include "dc/association.h"
 #include "dc/bootstrap_http.h"
+#include "dc/link.h"
 #include "dc_link.h"
 #include "ice/agent.h"
-#include "ice/stun.h"
 #include "imsdc/codec.h"
 #include "imsdc/crypto.h"
 #include "imsdc/port/os.h"
@@ -137,7 +137,7 @@ struct Echo {
   Outgoing msg;
 };
 
-struct Peer {
+struct Peer : dc::Link::Handler {
   FILE* ev = stdout;
   DcApp* app = nullptr;         // owns the channel when set (dc_link.h)
   const char* label = kChannel; // the in-band channel's label and protocol
@@ -145,11 +145,10 @@ struct Peer {
   bool offerer = false;
   bool echo = false;
   bool expect_echo = false;
-  std::unique_ptr<dc::Association> assoc;
-  std::unique_ptr<ice::Agent> agent;
-  std::deque<Outgoing> to_send;  // not yet accepted by the association
-  std::deque<Outgoing> expected; // sent, echo not yet back
-  std::deque<Echo> echoes;       // received, to be sent back in order
+  dc::Association* assoc = nullptr; // the link's, once started
+  std::deque<Outgoing> to_send;     // not yet accepted by the association
+  std::deque<Outgoing> expected;    // sent, echo not yet back
+  std::deque<Echo> echoes;          // received, to be sent back in order
   std::size_t echo_bytes = 0;
   std::uint16_t channel = 0;
   bool channel_open = false;
@@ -275,74 +274,68 @@ struct Peer {
     result = s;
   }
 
-  static void on_state(void* p, dc::AssociationState st, Status s) {
-    auto* self = static_cast<Peer*>(p);
+  void on_state(dc::Link&, dc::AssociationState st, Status s) override {
     if (st == dc::AssociationState::kOpen) {
-      self->was_open = true;
-      std::fprintf(self->ev, "association open, peer %s (%s)\n",
-                   self->assoc->peer().subject.c_str(),
-                   self->assoc->peer().termination == dc::Termination::kE2ae ? "e2ae" : "e2e");
-      if (self->offerer) {
-        auto sid = self->assoc->open_channel(self->label, self->protocol);
-        if (!sid.is_ok()) return self->finish(sid.status());
-        self->channel = sid.value();
+      was_open = true;
+      std::fprintf(ev, "association open, peer %s (%s)\n", assoc->peer().subject.c_str(),
+                   assoc->peer().termination == dc::Termination::kE2ae ? "e2ae" : "e2e");
+      if (offerer) {
+        auto sid = assoc->open_channel(label, protocol);
+        if (!sid.is_ok()) return finish(sid.status());
+        channel = sid.value();
       }
     } else if (st == dc::AssociationState::kFailed) {
-      self->finish(s.is_ok() ? Status(Code::kTls, Module::kDc, "association failed") : s);
+      finish(s.is_ok() ? Status(Code::kTls, Module::kDc, "association failed") : s);
     } else if (st == dc::AssociationState::kClosed) {
-      std::fprintf(self->ev, "association closed\n");
-      if (self->expect_echo && !self->expected.empty())
-        return self->finish(Status(Code::kClosed, Module::kDc, "closed before every echo came"));
-      self->finish(self->was_open ? Status::ok()
-                                  : Status(Code::kClosed, Module::kDc, "closed before open"));
+      std::fprintf(ev, "association closed\n");
+      if (expect_echo && !expected.empty())
+        return finish(Status(Code::kClosed, Module::kDc, "closed before every echo came"));
+      finish(was_open ? Status::ok() : Status(Code::kClosed, Module::kDc, "closed before open"));
     }
   }
-  static void on_open(void* p, const dc::ChannelInfo& c) {
-    auto* self = static_cast<Peer*>(p);
-    std::fprintf(self->ev, "channel %u open: label=\"%s\" protocol=\"%s\"%s\n", c.stream_id,
+  void on_open(dc::Link&, const dc::ChannelInfo& c) override {
+    std::fprintf(ev, "channel %u open: label=\"%s\" protocol=\"%s\"%s\n", c.stream_id,
                  c.label.c_str(), c.protocol.c_str(), c.negotiated ? " (sdp)" : "");
-    if (c.label == self->label) {
-      self->channel = c.stream_id;
-      self->channel_open = true;
-      if (self->app != nullptr) self->app->on_open(*self->assoc, c.stream_id);
-      self->pump();
+    if (c.label == label) {
+      channel = c.stream_id;
+      channel_open = true;
+      if (app != nullptr) app->on_open(*assoc, c.stream_id);
+      pump();
     }
     if (c.stream_id == 0) {
-      self->boot_open = true;
-      self->start_get();
+      boot_open = true;
+      start_get();
     }
   }
-  static void on_message(void* p, std::uint16_t sid, ByteSpan d, bool binary) {
-    auto* self = static_cast<Peer*>(p);
-    ++self->received;
+  void on_message(dc::Link&, std::uint16_t sid, ByteSpan d, bool binary) override {
+    ++received;
     if (binary) {
-      std::fprintf(self->ev, "message on %u: %zu bytes binary\n", sid, d.size());
+      std::fprintf(ev, "message on %u: %zu bytes binary\n", sid, d.size());
     } else {
-      std::fprintf(self->ev, "message on %u: %.*s\n", sid, static_cast<int>(d.size()),
+      std::fprintf(ev, "message on %u: %.*s\n", sid, static_cast<int>(d.size()),
                    reinterpret_cast<const char*>(d.data()));
     }
-    if (self->app != nullptr && self->channel_open && sid == self->channel)
-      return self->app->on_message(d, binary);
-    if (sid == 0 && !self->serve_dir.empty()) return self->serve(d);
-    if (sid == 0 && self->get_inflight) return self->on_http(d);
+    if (app != nullptr && channel_open && sid == channel) return app->on_message(d, binary);
+    if (sid == 0 && !serve_dir.empty()) return serve(d);
+    if (sid == 0 && get_inflight) return on_http(d);
     // What arrives on the channel we send on with --expect-echo is the peer's echo: it is
     // checked below, never echoed again (that would loop).
-    if (self->echo && !(self->expect_echo && sid == self->channel)) {
+    if (echo && !(expect_echo && sid == channel)) {
       // Queued, not sent at once: the association refuses (kWouldBlock) while its send
       // buffer is full, and an echo must never be lost or overtaken.
-      self->echo_bytes += d.size();
-      if (self->echo_bytes > kMaxEchoQueue)
-        return self->finish(Status(Code::kTooLarge, Module::kCli, "echo queue full"));
-      self->echoes.push_back(Echo{sid, Outgoing{Bytes(d.begin(), d.end()), binary}});
-      self->pump_echo();
+      echo_bytes += d.size();
+      if (echo_bytes > kMaxEchoQueue)
+        return finish(Status(Code::kTooLarge, Module::kCli, "echo queue full"));
+      echoes.push_back(Echo{sid, Outgoing{Bytes(d.begin(), d.end()), binary}});
+      pump_echo();
     }
-    if (self->expect_echo && sid == self->channel) {
-      if (self->expected.empty() || self->expected.front().binary != binary ||
-          !(ByteSpan(self->expected.front().data).as_string() == d.as_string()))
-        return self->finish(
+    if (expect_echo && sid == channel) {
+      if (expected.empty() || expected.front().binary != binary ||
+          !(ByteSpan(expected.front().data).as_string() == d.as_string()))
+        return finish(
             Status(Code::kBinding, Module::kCli, "an echoed message differs or is out of order"));
-      self->expected.pop_front();
-      self->pump();
+      expected.pop_front();
+      pump();
     }
   }
   void pump_echo() {
@@ -361,26 +354,26 @@ struct Peer {
       echoes.pop_front();
     }
   }
-  static void on_low(void* p, std::uint16_t) {
-    if (static_cast<Peer*>(p)->app != nullptr) static_cast<Peer*>(p)->app->on_writable();
-    static_cast<Peer*>(p)->pump();
-    static_cast<Peer*>(p)->pump_echo();
+  void on_writable(dc::Link&, std::uint16_t) override {
+    if (app != nullptr) app->on_writable();
+    pump();
+    pump_echo();
+  }
+  // The selected ICE pair carries DTLS from now on.
+  void on_connected(dc::Link&, const imsdc_port_addr& local,
+                    const imsdc_port_addr& remote) override {
+    std::fprintf(ev, "ice connected: %s -> %s\n", ice::to_string(local).c_str(),
+                 ice::to_string(remote).c_str());
   }
   // The offerer resets its channel when it is done; the answerer takes that as the end.
-  static void on_closed(void* p, std::uint16_t sid) {
-    auto* self = static_cast<Peer*>(p);
-    std::fprintf(self->ev, "channel %u closed\n", sid);
-    if (sid != self->channel) return;
-    self->channel_open = false;
-    self->channel_closed = true;
-    if (self->app != nullptr) self->app->on_closed();
-    if (!self->offerer) self->finish(Status::ok());
+  void on_closed(dc::Link&, std::uint16_t sid) override {
+    std::fprintf(ev, "channel %u closed\n", sid);
+    if (sid != channel) return;
+    channel_open = false;
+    channel_closed = true;
+    if (app != nullptr) app->on_closed();
+    if (!offerer) finish(Status::ok());
   }
-};
-
-struct Socket {
-  imsdc_port_addr addr{};
-  imsdc_port_udp* udp = nullptr;
 };
 
 } // namespace
@@ -434,52 +427,26 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
   // Device key: the keystore options, or a fresh self-signed certificate.
   DeviceKey key;
   if (Status s = key.open(a, "imsdc-dc-peer"); !s.is_ok()) return fail(s, "keystore");
-  const imsdc_port_keystore* ks = key.ks;
-  const crypto::Digest digest = key.leaf_sha256;
 
-  // Sockets: each --bind address, else every local address (loopback if there is no other).
+  // The link: its sockets on each --bind address, else on every local address (loopback if
+  // there is no other), and our half of the SDP. Declared after `peer`, its handler.
   const imsdc_port_net* net = posix::net();
-  std::vector<Socket> socks;
-  std::vector<imsdc_port_addr> binds;
+  dc::Link::Config lc;
   for (const auto& b : a.all("--bind")) {
     imsdc_port_addr x{};
     if (!ice::parse_ip(b, 0, &x)) return usage_error("--bind takes an IPv4 or IPv6 address");
-    binds.push_back(x);
+    lc.binds.push_back(x);
   }
-  if (binds.empty()) {
-    imsdc_port_addr found[8];
-    int n = net->local_addresses ? net->local_addresses(net->ctx, 0, found, 8) : 0;
-    if (n <= 0) n = net->local_addresses ? net->local_addresses(net->ctx, 1, found, 8) : 0;
-    for (int i = 0; i < n; ++i)
-      binds.push_back(found[i]);
-  }
-  for (auto b : binds) {
-    Socket s;
-    s.addr = b;
-    s.addr.port = 0;
-    if (net->udp_open(net->ctx, &s.addr, &s.udp) != 0)
-      return fail(Status(Code::kNetwork, Module::kCli, "cannot bind a UDP socket"),
-                  ice::to_string(b));
-    socks.push_back(s);
-  }
-  if (socks.empty() || socks.size() > 8)
+  if (lc.binds.size() > 8)
     return fail(Status(Code::kNetwork, Module::kCli, "no usable local address (1 to 8)"));
-  struct Closer {
-    const imsdc_port_net* net;
-    std::vector<Socket>* socks;
-    ~Closer() {
-      for (auto& s : *socks)
-        net->udp_close(s.udp);
-    }
-  } closer{net, &socks};
-
-  // Our half of the SDP.
-  std::vector<imsdc_port_addr> bound;
-  for (const auto& sock : socks)
-    bound.push_back(sock.addr);
-  auto local_r = ice::local_endpoint(bound, digest, kMaxMessage, use_ice);
-  if (!local_r.is_ok()) return fail(local_r.status(), "sdp");
-  const sdp::LocalEndpoint& local = local_r.value();
+  lc.keystore = key.ks;
+  lc.max_message = kMaxMessage;
+  lc.ice = use_ice;
+  lc.name = "dc peer";
+  auto link_r = dc::Link::create(net, lc);
+  if (!link_r.is_ok()) return fail(link_r.status(), "local endpoint");
+  std::unique_ptr<dc::Link> link = std::move(link_r.value());
+  const sdp::LocalEndpoint& local = link->local();
 
   sdp::ChannelPolicy policy;
   policy.allowed_subprotocols = {peer.protocol};
@@ -518,75 +485,19 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
         Status(Code::kRejected, Module::kCli, neg.reject_reason ? neg.reject_reason : "rejected"),
         "sdp");
 
-  // The association is created now and started once a path exists.
-  dc::AssociationConfig ac = dc::association_config(neg);
-  ac.dtls.keystore = ks;
-  ac.local_max_message = kMaxMessage;
-  ac.policy = &policy;
-  dc::AssociationCallbacks cb;
-  cb.ctx = &peer;
-  cb.on_state = Peer::on_state;
-  cb.on_channel_open = Peer::on_open;
-  cb.on_message = Peer::on_message;
-  cb.on_buffered_low = Peer::on_low;
-  cb.on_channel_closed = Peer::on_closed;
-  auto assoc = dc::Association::create(ac, cb);
-  if (!assoc.is_ok()) return fail(assoc.status(), "association");
-  peer.assoc = std::move(assoc.value());
-
-  // The path for DTLS: the selected ICE pair, or the peer's c=/port with --no-ice.
-  bool path = false;
-  imsdc_port_addr path_local{}, path_remote{};
-  if (use_ice) {
-    if (neg.remote_ice.ufrag.empty())
-      return fail(
-          Status(Code::kRejected, Module::kCli, "the peer's SDP has no ICE (try --no-ice)"));
-    ice::AgentConfig ic;
-    ic.role = peer.offerer ? ice::Role::kControlling : ice::Role::kControlled;
-    ic.local = local.ice.params;
-    for (const auto& s : socks)
-      ic.local_candidates.push_back(s.addr);
-    auto agent = ice::Agent::create(ic, ice::AgentCallbacks{});
-    if (!agent.is_ok()) return fail(agent.status(), "ice");
-    peer.agent = std::move(agent.value());
-    if (Status s = peer.agent->set_remote(neg); !s.is_ok()) return fail(s, "ice");
-    if (Status s = peer.agent->start(imsdc_port_clock_monotonic_ms()); !s.is_ok())
-      return fail(s, "ice");
-  } else {
-    if (!ice::parse_ip(neg.remote_connection.address, neg.remote_port, &path_remote))
-      return fail(Status(Code::kMalformed, Module::kCli, "the peer's c= is not an IP address"));
-    bool found = false;
-    for (const auto& s : socks)
-      if (s.addr.family == path_remote.family && !found) {
-        path_local = s.addr;
-        found = true;
-      }
-    if (!found)
-      return fail(Status(Code::kNetwork, Module::kCli, "no local socket of the peer's family"));
-    path = true;
-    if (Status s = peer.assoc->start(imsdc_port_clock_monotonic_ms()); !s.is_ok())
-      return fail(s, "dtls");
-  }
+  // The association is created now; DTLS starts once ICE selected a pair (on_connected
+  // prints it), or at once to the peer's c=/port with --no-ice.
+  if (use_ice && neg.remote_ice.ufrag.empty())
+    return fail(Status(Code::kRejected, Module::kCli, "the peer's SDP has no ICE (try --no-ice)"));
+  if (Status s = link->start(neg, peer.offerer, &policy, &peer, imsdc_port_clock_monotonic_ms());
+      !s.is_ok())
+    return fail(s, use_ice ? "ice" : "dtls");
+  peer.assoc = link->association();
 
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
-  auto send_from = [&](const imsdc_port_addr& from, const imsdc_port_addr& to, const Bytes& d) {
-    for (auto& s : socks)
-      if (ice::same_address(s.addr, from)) (void)net->udp_send(s.udp, &to, d.data(), d.size());
-  };
   std::vector<imsdc_port_udp*> handles;
-  for (auto& s : socks)
-    handles.push_back(s.udp);
-  // The selected ICE pair becomes the DTLS path, once.
-  auto take_selected = [&](std::uint64_t now) {
-    path = true;
-    path_local = peer.agent->selected()->local;
-    path_remote = peer.agent->selected()->remote;
-    std::fprintf(peer.ev, "ice connected: %s -> %s\n", ice::to_string(path_local).c_str(),
-                 ice::to_string(path_remote).c_str());
-    if (Status s = peer.assoc->start(now); !s.is_ok()) peer.finish(s);
-  };
-  Bytes buf(2048), d;
+  link->add_handles(&handles);
   bool closing = false;
   std::uint64_t close_at = 0;
   std::uint64_t linger_until = 0;
@@ -596,34 +507,7 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
       peer.finish(Status(Code::kTimeout, Module::kCli, "--timeout reached"));
       break;
     }
-    for (auto& s : socks) {
-      imsdc_port_addr from{};
-      for (int n; (n = net->udp_recv(s.udp, &from, buf.data(), buf.size())) != 0;) {
-        if (n < 0) break;
-        ByteSpan in(buf.data(), static_cast<std::size_t>(n));
-        const ice::Demux kind = ice::classify(in);
-        if (kind == ice::Demux::kStun && peer.agent) {
-          (void)peer.agent->feed(in, from, s.addr, now);
-        } else if (kind == ice::Demux::kDtls) {
-          // The peer's first DTLS flight often follows the STUN answer that completes our
-          // selection in the same batch: take the selection now rather than drop it.
-          if (!path && peer.agent && peer.agent->selected()) take_selected(now);
-          if (path && ice::same_address(from, path_remote)) (void)peer.assoc->feed(in, now);
-        }
-      }
-    }
-    if (peer.agent) {
-      (void)peer.agent->poll(now);
-      imsdc_port_addr to{}, from{};
-      while (peer.agent->take_datagram(&d, &to, &from))
-        send_from(from, to, d);
-      if (peer.agent->state() == ice::AgentState::kFailed) {
-        peer.finish(peer.agent->error());
-      } else if (!path && peer.agent->selected()) {
-        take_selected(now);
-      }
-    }
-    (void)peer.assoc->poll(now);
+    link->service(now);
     std::uint32_t app_wait = 50;
     if (app != nullptr) {
       app_wait = app->poll(now);
@@ -632,8 +516,7 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
     }
     peer.pump();
     peer.pump_echo();
-    while (peer.assoc->take_datagram(&d))
-      if (path) send_from(path_local, path_remote, d);
+    link->flush();
     // --linger: after a successful run, stay up (echoing) a while before closing.
     if (peer.done && !closing && linger_until == 0) linger_until = now + linger_ms;
     if (peer.done && !closing && (now >= linger_until || !peer.result.is_ok())) {
@@ -646,13 +529,10 @@ int run_dc_link(const Args& a, const LinkParams& p, DcApp* app) {
         (void)peer.assoc->close_channel(peer.channel);
     }
     if (closing && (now >= close_at || peer.channel_closed)) {
-      peer.assoc->close();
-      while (peer.assoc->take_datagram(&d))
-        if (path) send_from(path_local, path_remote, d);
+      link->close();
       break;
     }
-    std::uint64_t next = std::min(peer.assoc->next_deadline(), now + std::min(app_wait, 50u));
-    if (peer.agent) next = std::min(next, peer.agent->next_deadline());
+    std::uint64_t next = std::min(link->next_deadline(), now + std::min(app_wait, 50u));
     const std::uint32_t wait = next > now ? static_cast<std::uint32_t>(next - now) : 0;
     if (net->wait) (void)net->wait(net->ctx, handles.data(), handles.size(), wait);
   }

@@ -25,7 +25,7 @@
 
 #include "avatar/animation.h"
 #include "dc/bootstrap_http.h"
-#include "dc_endpoint.h"
+#include "dc/link.h"
 #include "dc_relay.h"
 #include "demo_events.h"
 #include "sdp/mf.h"
@@ -59,6 +59,9 @@ constexpr const char* kHelp =
     "answer. --keylog F: DEBUG builds only, the DTLS key log for Wireshark. Exit 0 when\n"
     "every call ended normally.\n";
 
+// a=max-message-size of the MF's bootstrap lines.
+constexpr std::uint32_t kMaxMessage = 262144;
+
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
   g_stop = 1;
@@ -72,26 +75,26 @@ std::string uri_of(const std::string& name_addr) {
 struct Mf;
 
 // One leg's bootstrap association at the MF.
-class Leg : public DcEndpoint::Handler {
+class Leg : public dc::Link::Handler {
 public:
   Leg(Mf* mf, std::string impu, const char* name) : mf_(mf), impu_(std::move(impu)), name_(name) {}
-  void on_state(DcEndpoint& ep, dc::AssociationState st, Status s) override;
-  void on_open(DcEndpoint& ep, const dc::ChannelInfo& c) override;
-  void on_message(DcEndpoint& ep, std::uint16_t sid, ByteSpan d, bool binary) override;
-  void on_closed(DcEndpoint& ep, std::uint16_t sid) override;
-  void on_writable(DcEndpoint&, std::uint16_t sid) override {
+  void on_state(dc::Link& ep, dc::AssociationState st, Status s) override;
+  void on_open(dc::Link& ep, const dc::ChannelInfo& c) override;
+  void on_message(dc::Link& ep, std::uint16_t sid, ByteSpan d, bool binary) override;
+  void on_closed(dc::Link& ep, std::uint16_t sid) override;
+  void on_writable(dc::Link&, std::uint16_t sid) override {
     if (relay_ && sid == relay_sid_) relay_->on_writable();
   }
   void poll(std::uint64_t now) {
     if (relay_) (void)relay_->poll(now);
   }
   bool relay_busy() const { return relay_ && relay_->busy(); }
-  std::unique_ptr<DcEndpoint> endpoint;
+  std::unique_ptr<dc::Link> endpoint;
   bool failed = false;
   bool ending = false; // the call is ending: the UE may drop the association first
 
 private:
-  void serve(DcEndpoint& ep, ByteSpan d);
+  void serve(dc::Link& ep, ByteSpan d);
   static void report(void* ctx, const char* kind, int status, std::uint64_t bytes, std::uint64_t ms,
                      const std::string& detail);
   Mf* mf_;
@@ -159,7 +162,7 @@ constexpr const char* kAppList =
     "\"reliable\":false},"
     "{\"label\":\"avatar-control\",\"protocol\":\"imsdc-avatar\",\"peer\":\"ue\"}]}]}";
 
-void Leg::on_state(DcEndpoint& ep, dc::AssociationState st, Status s) {
+void Leg::on_state(dc::Link& ep, dc::AssociationState st, Status s) {
   if (st == dc::AssociationState::kOpen) {
     mf_->events.emit("bootstrap", "ok", "e2ae", ep.setup_ms(),
                      std::string(name_) + " leg " + impu_ + ", MF-terminated");
@@ -169,7 +172,7 @@ void Leg::on_state(DcEndpoint& ep, dc::AssociationState st, Status s) {
   }
 }
 
-void Leg::on_open(DcEndpoint& ep, const dc::ChannelInfo& c) {
+void Leg::on_open(dc::Link& ep, const dc::ChannelInfo& c) {
   std::printf("mf: %s leg channel %u '%s' (%s) open\n", name_, c.stream_id, c.label.c_str(),
               c.protocol.c_str());
   if (c.label == Relay::kLabel) {
@@ -183,7 +186,7 @@ void Leg::on_open(DcEndpoint& ep, const dc::ChannelInfo& c) {
   }
 }
 
-void Leg::on_message(DcEndpoint& ep, std::uint16_t sid, ByteSpan d, bool) {
+void Leg::on_message(dc::Link& ep, std::uint16_t sid, ByteSpan d, bool) {
   if (sid == 0) return serve(ep, d);
   if (relay_ && sid == relay_sid_) return relay_->on_message(d, false);
   if (sid == anim_sid_) {
@@ -192,7 +195,7 @@ void Leg::on_message(DcEndpoint& ep, std::uint16_t sid, ByteSpan d, bool) {
   }
 }
 
-void Leg::on_closed(DcEndpoint&, std::uint16_t sid) {
+void Leg::on_closed(dc::Link&, std::uint16_t sid) {
   if (relay_ && sid == relay_sid_) {
     relay_->on_closed();
     relay_sid_ = 0xffff;
@@ -207,7 +210,7 @@ void Leg::on_closed(DcEndpoint&, std::uint16_t sid) {
   }
 }
 
-void Leg::serve(DcEndpoint& ep, ByteSpan d) {
+void Leg::serve(dc::Link& ep, ByteSpan d) {
   Result<dc::HttpRequest> r = dc::parse_request(d.as_string());
   int status = 200;
   std::string body;
@@ -243,12 +246,16 @@ void Leg::report(void* ctx, const char* kind, int status, std::uint64_t bytes, s
 
 Result<std::unique_ptr<Leg>> make_leg(Mf& mf, const std::string& impu, const char* name) {
   auto leg = std::make_unique<Leg>(&mf, impu, name);
-  DcEndpoint::Config c;
+  dc::Link::Config c;
   c.binds = mf.binds;
   c.keystore = mf.dtls;
-  c.keylog_file = mf.keylog;
+  c.max_message = kMaxMessage;
+  if (!mf.keylog.empty()) {
+    c.key_log = append_key_log;
+    c.key_log_ctx = &mf.keylog;
+  }
   c.name = name;
-  auto ep = DcEndpoint::create(c);
+  auto ep = dc::Link::create(posix::net(), c);
   if (!ep.is_ok()) return ep.status();
   leg->endpoint = std::move(ep.value());
   return leg;
@@ -261,7 +268,7 @@ int cmd_mf(int argc, char** argv) {
   if (!a.parse(argc, argv, 1, {"--help", "--tamper-bar-answer"},
                {"--server", "--origin", "--ca", "--impu", "--impi", "--password-file",
                 "--token-file", "--state", "--dir", "--dtls-dir", "--bar", "--bar-ca", "--avatars",
-                "--bind", "--calls", "--timeout", "--events"}))
+                "--bind", "--calls", "--timeout", "--events", "--keylog"}))
     return usage_error(a.error());
   if (a.has("--help")) {
     std::fputs(kHelp, stdout);
@@ -296,11 +303,7 @@ int cmd_mf(int argc, char** argv) {
   mf.bar_ca = a.get("--bar-ca");
   mf.tamper = a.has("--tamper-bar-answer");
   mf.keylog = a.get("--keylog");
-  for (const auto& b : a.all("--bind")) {
-    imsdc_port_addr x{};
-    if (!ice::parse_ip(b, 0, &x)) return usage_error("--bind takes an IP address");
-    mf.binds.push_back(x);
-  }
+  if (!labnet_binds(a, &mf.binds)) return usage_error("--bind takes an IP address");
   // The DTLS certificate (the fingerprint the MF puts in its bootstrap lines).
   const std::string dtls_dir = a.get("--dtls-dir", a.get("--dir"));
   Args ka;

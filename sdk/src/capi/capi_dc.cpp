@@ -1,197 +1,77 @@
-// C API: one IMS data-channel peer over the POSIX port's UDP: SDP offer/answer (sdp/), ICE
-// host checks (ice/), then DTLS + SCTP (dc::Association), driven from imsdc_client_poll().
-#include <algorithm>
-#include <cstring>
+// C API: one IMS data-channel peer over the POSIX port's UDP: SDP offer/answer (sdp/), then
+// ICE host checks, DTLS and SCTP on a dc::Link, driven from imsdc_client_poll().
+#include <memory>
 #include <new>
 #include <optional>
-#include <string>
+#include <string_view>
 #include <vector>
 
 #include "capi/capi_internal.h"
 #include "dc/association.h"
+#include "dc/link.h"
 #include "ice/agent.h"
-#include "ice/stun.h"
 #include "imsdc/port/os.h"
 #include "sdp/negotiate.h"
 #include "sdp/sdp.h"
 
 namespace imsdc::capi {
-namespace {
 
-constexpr std::size_t kMaxSockets = 8;
-
-} // namespace
-
-class DcPeer final : public Polled {
+class DcPeer final : public Polled, public dc::Link::Handler {
 public:
   imsdc_client* client = nullptr;
   imsdc_dc_callbacks cb{};
-  bool use_ice = true;
-  std::vector<std::pair<imsdc_port_addr, imsdc_port_udp*>> socks;
-  sdp::LocalEndpoint local;
   sdp::ChannelPolicy policy;
   std::vector<sdp::DcMap> app_channels;
   bool bootstrap = false;
   std::optional<sdp::SessionDescription> offer; // ours, while waiting for the answer
   bool negotiated = false;
-  std::unique_ptr<dc::Association> assoc;
-  std::unique_ptr<ice::Agent> agent;
-  bool path = false;
-  imsdc_port_addr path_local{}, path_remote{};
   int state = IMSDC_DC_IDLE;
-  Bytes buf = Bytes(2048);
+  std::unique_ptr<dc::Link> link; // last: goes first, before the policy it points to
 
   ~DcPeer() override {
     if (client) client->detach(this);
-    if (assoc) assoc->close();
-    flush_assoc();
-    const imsdc_port_net* net = posix::net();
-    for (auto& s : socks)
-      net->udp_close(s.second);
+    if (link) link->close();
   }
 
-  void send_from(const imsdc_port_addr& from, const imsdc_port_addr& to, const Bytes& d) {
-    const imsdc_port_net* net = posix::net();
-    for (auto& s : socks)
-      if (ice::same_address(s.first, from)) (void)net->udp_send(s.second, &to, d.data(), d.size());
-  }
-  void flush_assoc() {
-    if (!assoc) return;
-    Bytes d;
-    while (assoc->take_datagram(&d))
-      if (path) send_from(path_local, path_remote, d);
-  }
+  // The association once started, else null.
+  dc::Association* assoc() const { return link ? link->association() : nullptr; }
 
+  // Starts ICE (the offerer controls) or, with no_ice, DTLS. CONNECTING once the
+  // association exists, even when a later step of the start failed.
   Status start(const sdp::Negotiated& neg) {
-    if (!neg.accepted)
-      return Status(Code::kRejected, Module::kDc,
-                    neg.reject_reason ? neg.reject_reason : "data channel refused");
-    dc::AssociationConfig ac = dc::association_config(neg);
-    ac.dtls.keystore = client->keystore->port();
-    ac.local_max_message = local.max_message_size;
-    ac.policy = &policy;
-    dc::AssociationCallbacks c;
-    c.ctx = this;
-    c.on_state = on_state;
-    c.on_channel_open = on_open;
-    c.on_message = on_message;
-    c.on_channel_closed = on_closed;
-    c.on_buffered_low = on_low;
-    auto a = dc::Association::create(ac, c);
-    if (!a) return a.status();
-    assoc = std::move(a.value());
-    state = IMSDC_DC_CONNECTING;
-    const std::uint64_t now = imsdc_port_clock_monotonic_ms();
-    if (use_ice) {
-      if (neg.remote_ice.ufrag.empty())
-        return Status(Code::kRejected, Module::kDc, "the peer's SDP has no ICE");
-      ice::AgentConfig ic;
-      ic.role = offer ? ice::Role::kControlling : ice::Role::kControlled;
-      ic.local = local.ice.params;
-      for (const auto& s : socks)
-        ic.local_candidates.push_back(s.first);
-      auto ag = ice::Agent::create(ic, ice::AgentCallbacks{});
-      if (!ag) return ag.status();
-      agent = std::move(ag.value());
-      IMSDC_TRY(agent->set_remote(neg));
-      return agent->start(now);
-    }
-    if (!ice::parse_ip(neg.remote_connection.address, neg.remote_port, &path_remote))
-      return Status(Code::kMalformed, Module::kDc, "the peer's c= is not an IP address");
-    bool found = false;
-    for (const auto& s : socks)
-      if (!found && s.first.family == path_remote.family) {
-        path_local = s.first;
-        found = true;
-      }
-    if (!found) return Status(Code::kNetwork, Module::kDc, "no local socket of the peer's family");
-    path = true;
-    return assoc->start(now);
+    const Status s =
+        link->start(neg, offer.has_value(), &policy, this, imsdc_port_clock_monotonic_ms());
+    if (assoc() != nullptr && state == IMSDC_DC_IDLE) state = IMSDC_DC_CONNECTING;
+    return s;
   }
 
-  // The selected ICE pair becomes the DTLS path, once.
-  void take_selected(std::uint64_t now) {
-    path = true;
-    path_local = agent->selected()->local;
-    path_remote = agent->selected()->remote;
-    (void)assoc->start(now);
-  }
+  void service(std::uint64_t now) override { link->service(now); }
+  std::uint64_t next_deadline() const override { return link->next_deadline(); }
+  void sockets(std::vector<imsdc_port_udp*>* out) const override { link->add_handles(out); }
 
-  void service(std::uint64_t now) override {
-    if (!assoc) return;
-    const imsdc_port_net* net = posix::net();
-    for (auto& s : socks) {
-      imsdc_port_addr from{};
-      for (int n; (n = net->udp_recv(s.second, &from, buf.data(), buf.size())) != 0;) {
-        if (n < 0) break;
-        ByteSpan in(buf.data(), static_cast<std::size_t>(n));
-        const ice::Demux kind = ice::classify(in);
-        if (kind == ice::Demux::kStun && agent) {
-          (void)agent->feed(in, from, s.first, now);
-        } else if (kind == ice::Demux::kDtls) {
-          // The peer's first DTLS flight often follows the STUN answer that completes our
-          // selection in the same batch: take the selection now rather than drop it.
-          if (!path && agent && agent->selected()) take_selected(now);
-          if (path && ice::same_address(from, path_remote)) (void)assoc->feed(in, now);
-        }
-      }
-    }
-    if (agent) {
-      (void)agent->poll(now);
-      Bytes d;
-      imsdc_port_addr to{}, from{};
-      while (agent->take_datagram(&d, &to, &from))
-        send_from(from, to, d);
-      if (agent->state() == ice::AgentState::kFailed && state == IMSDC_DC_CONNECTING) {
-        state = IMSDC_DC_FAILED;
-        if (cb.on_state) cb.on_state(cb.user, state, to_c(agent->error()));
-      } else if (!path && agent->selected()) {
-        take_selected(now);
-      }
-    }
-    (void)assoc->poll(now);
-    flush_assoc();
-  }
-  std::uint64_t next_deadline() const override {
-    if (!assoc) return sip_no_deadline();
-    std::uint64_t next = assoc->next_deadline();
-    if (agent) next = std::min(next, agent->next_deadline());
-    return next;
-  }
-  void sockets(std::vector<imsdc_port_udp*>* out) const override {
-    for (const auto& s : socks)
-      out->push_back(s.second);
-  }
-  static std::uint64_t sip_no_deadline() { return ~static_cast<std::uint64_t>(0); }
-
-  static void on_state(void* p, dc::AssociationState st, Status s) {
-    auto* self = static_cast<DcPeer*>(p);
+  void on_state(dc::Link&, dc::AssociationState st, Status s) override {
     if (st == dc::AssociationState::kOpen)
-      self->state = IMSDC_DC_OPEN;
+      state = IMSDC_DC_OPEN;
     else if (st == dc::AssociationState::kClosed)
-      self->state = IMSDC_DC_CLOSED;
+      state = IMSDC_DC_CLOSED;
     else if (st == dc::AssociationState::kFailed)
-      self->state = IMSDC_DC_FAILED;
+      state = IMSDC_DC_FAILED;
     else
       return;
-    if (self->cb.on_state) self->cb.on_state(self->cb.user, self->state, to_c(s));
+    if (cb.on_state) cb.on_state(cb.user, state, to_c(s));
   }
-  static void on_open(void* p, const dc::ChannelInfo& c) {
-    auto* self = static_cast<DcPeer*>(p);
-    if (self->cb.on_channel_open)
-      self->cb.on_channel_open(self->cb.user, c.stream_id, c.label.c_str(), c.protocol.c_str());
+  void on_open(dc::Link&, const dc::ChannelInfo& c) override {
+    if (cb.on_channel_open)
+      cb.on_channel_open(cb.user, c.stream_id, c.label.c_str(), c.protocol.c_str());
   }
-  static void on_message(void* p, std::uint16_t sid, ByteSpan d, bool binary) {
-    auto* self = static_cast<DcPeer*>(p);
-    if (self->cb.on_message) self->cb.on_message(self->cb.user, sid, d.data(), d.size(), binary);
+  void on_message(dc::Link&, std::uint16_t sid, ByteSpan d, bool binary) override {
+    if (cb.on_message) cb.on_message(cb.user, sid, d.data(), d.size(), binary);
   }
-  static void on_closed(void* p, std::uint16_t sid) {
-    auto* self = static_cast<DcPeer*>(p);
-    if (self->cb.on_channel_closed) self->cb.on_channel_closed(self->cb.user, sid);
+  void on_closed(dc::Link&, std::uint16_t sid) override {
+    if (cb.on_channel_closed) cb.on_channel_closed(cb.user, sid);
   }
-  static void on_low(void* p, std::uint16_t sid) {
-    auto* self = static_cast<DcPeer*>(p);
-    if (self->cb.on_buffered_low) self->cb.on_buffered_low(self->cb.user, sid);
+  void on_writable(dc::Link&, std::uint16_t sid) override {
+    if (cb.on_buffered_low) cb.on_buffered_low(cb.user, sid);
   }
 };
 
@@ -206,47 +86,23 @@ using imsdc::capi::to_c;
 
 namespace {
 
-// The peer's sockets: the bind address, or every local address (loopback when alone).
-imsdc::Status open_sockets(imsdc::capi::DcPeer* p, const char* bind_address) {
-  const imsdc_port_net* net = imsdc::posix::net();
-  std::vector<imsdc_port_addr> binds;
-  if (bind_address) {
+// The peer's link: its socket(s) on the bind address, or on every local address (loopback
+// when alone), and our half of the SDP: address, fingerprint of the device certificate,
+// tls-id, ICE.
+imsdc::Status make_link(imsdc::capi::DcPeer* p, const imsdc_dc_config& config) {
+  imsdc::dc::Link::Config lc;
+  if (config.bind_address) {
     imsdc_port_addr a{};
-    if (!imsdc::ice::parse_ip(bind_address, 0, &a))
+    if (!imsdc::ice::parse_ip(config.bind_address, 0, &a))
       return imsdc::Status(imsdc::Code::kInvalidArgument, imsdc::Module::kDc, "bind address");
-    binds.push_back(a);
-  } else {
-    imsdc_port_addr found[imsdc::capi::kMaxSockets];
-    int n = net->local_addresses ? net->local_addresses(net->ctx, 0, found, 8) : 0;
-    if (n <= 0) n = net->local_addresses ? net->local_addresses(net->ctx, 1, found, 8) : 0;
-    for (int i = 0; i < n; ++i)
-      binds.push_back(found[i]);
+    lc.binds.push_back(a);
   }
-  for (auto b : binds) {
-    b.port = 0;
-    imsdc_port_udp* u = nullptr;
-    if (net->udp_open(net->ctx, &b, &u) != 0)
-      return imsdc::Status(imsdc::Code::kNetwork, imsdc::Module::kDc, "cannot bind UDP");
-    p->socks.emplace_back(b, u);
-  }
-  if (p->socks.empty())
-    return imsdc::Status(imsdc::Code::kNetwork, imsdc::Module::kDc, "no local address");
-  return imsdc::Status::ok();
-}
-
-// Our half of the SDP: address, fingerprint of the device certificate, tls-id, ICE.
-imsdc::Status make_local(imsdc::capi::DcPeer* p, std::uint32_t max_message) {
-  auto chain = imsdc::crypto::keystore_chain(*p->client->keystore->port());
-  if (!chain) return chain.status();
-  if (chain.value().empty())
-    return imsdc::Status(imsdc::Code::kNotFound, imsdc::Module::kDc, "no device certificate");
-  const imsdc::crypto::Digest d = imsdc::crypto::sha256(imsdc::ByteSpan(chain.value()[0]));
-  std::vector<imsdc_port_addr> bound;
-  for (const auto& sock : p->socks)
-    bound.push_back(sock.first);
-  auto l = imsdc::ice::local_endpoint(bound, d, max_message ? max_message : 65536, p->use_ice);
-  if (!l) return l.status();
-  p->local = std::move(l.value());
+  lc.keystore = p->client->keystore->port();
+  lc.max_message = config.max_message_size ? config.max_message_size : 65536;
+  lc.ice = !config.no_ice;
+  auto link = imsdc::dc::Link::create(imsdc::posix::net(), lc);
+  if (!link) return link.status();
+  p->link = std::move(link.value());
   return imsdc::Status::ok();
 }
 
@@ -265,7 +121,6 @@ int imsdc_dc_peer_create(imsdc_client* client, const imsdc_dc_config* config,
   imsdc::capi::DcPeer& p = r->impl;
   p.client = client;
   if (callbacks) p.cb = *callbacks;
-  p.use_ice = !config->no_ice;
   p.bootstrap = config->bootstrap != 0;
   std::uint16_t sid = imsdc::sdp::kFirstAppStreamId;
   for (std::size_t i = 0; i < config->app_channel_count; ++i) {
@@ -284,8 +139,7 @@ int imsdc_dc_peer_create(imsdc_client* client, const imsdc_dc_config* config,
   for (std::size_t i = 0; i < config->allowed_count; ++i)
     if (config->allowed_subprotocols[i])
       p.policy.allowed_subprotocols.emplace_back(config->allowed_subprotocols[i]);
-  imsdc::Status s = open_sockets(&p, config->bind_address);
-  if (s) s = make_local(&p, config->max_message_size);
+  const imsdc::Status s = make_link(&p, *config);
   if (!s) {
     p.client = nullptr; // not attached yet
     return to_c(s);
@@ -300,7 +154,7 @@ int imsdc_dc_peer_create_offer(imsdc_dc_peer* peer, char* sdp, size_t cap, size_
   imsdc::capi::DcPeer& p = peer->impl;
   if (p.offer || p.negotiated) return IMSDC_E_STATE;
   imsdc::sdp::OfferConfig oc;
-  oc.local = p.local;
+  oc.local = p.link->local();
   oc.local_bootstrap = p.bootstrap;
   oc.app_channels = p.app_channels;
   auto offer = imsdc::sdp::make_offer(oc);
@@ -332,7 +186,7 @@ int imsdc_dc_peer_accept_offer(imsdc_dc_peer* peer, const char* offer, size_t of
   auto parsed = imsdc::sdp::parse(std::string_view(offer, offer_len));
   if (!parsed) return to_c(parsed.status());
   imsdc::sdp::AnswerConfig ac;
-  ac.local = p.local;
+  ac.local = p.link->local();
   auto a = imsdc::sdp::make_answer(parsed.value(), ac, p.policy);
   if (!a) return to_c(a.status());
   auto text = imsdc::sdp::generate(a->sdp);
@@ -346,29 +200,32 @@ int imsdc_dc_peer_accept_offer(imsdc_dc_peer* peer, const char* offer, size_t of
 int imsdc_dc_peer_open_channel(imsdc_dc_peer* peer, const char* label, const char* protocol,
                                uint16_t* out_stream_id) {
   if (!peer || !label || !out_stream_id) return IMSDC_E_INVALID_ARGUMENT;
-  if (!peer->impl.assoc) return IMSDC_E_STATE;
-  auto sid = peer->impl.assoc->open_channel(label, protocol ? protocol : "");
+  imsdc::dc::Association* assoc = peer->impl.assoc();
+  if (!assoc) return IMSDC_E_STATE;
+  auto sid = assoc->open_channel(label, protocol ? protocol : "");
   if (!sid) return to_c(sid.status());
   *out_stream_id = sid.value();
-  peer->impl.flush_assoc();
+  peer->impl.link->flush();
   return IMSDC_OK;
 }
 
 int imsdc_dc_peer_send(imsdc_dc_peer* peer, uint16_t stream_id, const void* data, size_t len,
                        int binary) {
   if (!peer || (!data && len)) return IMSDC_E_INVALID_ARGUMENT;
-  if (!peer->impl.assoc) return IMSDC_E_STATE;
-  const imsdc::Status s = peer->impl.assoc->send(
+  imsdc::dc::Association* assoc = peer->impl.assoc();
+  if (!assoc) return IMSDC_E_STATE;
+  const imsdc::Status s = assoc->send(
       stream_id, imsdc::ByteSpan(static_cast<const std::uint8_t*>(data), len), binary != 0);
-  peer->impl.flush_assoc();
+  peer->impl.link->flush();
   return to_c(s);
 }
 
 int imsdc_dc_peer_close_channel(imsdc_dc_peer* peer, uint16_t stream_id) {
   if (!peer) return IMSDC_E_INVALID_ARGUMENT;
-  if (!peer->impl.assoc) return IMSDC_E_NOT_FOUND;
-  const imsdc::Status s = peer->impl.assoc->close_channel(stream_id);
-  peer->impl.flush_assoc();
+  imsdc::dc::Association* assoc = peer->impl.assoc();
+  if (!assoc) return IMSDC_E_NOT_FOUND;
+  const imsdc::Status s = assoc->close_channel(stream_id);
+  peer->impl.link->flush();
   return to_c(s);
 }
 
