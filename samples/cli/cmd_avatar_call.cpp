@@ -34,6 +34,7 @@
 #include <cjson/cJSON.h>
 
 #include "avatar/animation.h"
+#include "avatar/avatar_list.h"
 #include "avatar/control.h"
 #include "avatar/ephemeral.h"
 #include "avatar/fetch.h"
@@ -490,12 +491,34 @@ struct Script {
       }
       u.boot_http->poll();
       if (!u.boot_http->done()) return;
-      const bool ok = u.boot_http->result() == 0 && u.boot_http->status() == 200;
-      u.events.emit(
-          apps ? "get-apps" : "get-avatars", ok ? "ok" : "failed", "e2ae", u.boot_http->ms(),
-          "GET " + std::string(apps ? "/" : "/avatars") + " " +
-              std::to_string(u.boot_http->status()) + ": " + u.boot_http->body().substr(0, 160));
+      bool ok = u.boot_http->result() == 0 && u.boot_http->status() == 200;
+      std::string detail = "GET " + std::string(apps ? "/" : "/avatars") + " " +
+                           std::to_string(u.boot_http->status()) + ": ";
+      bool listed = true;
+      if (apps || !ok) {
+        detail += u.boot_http->body().substr(0, 160);
+      } else {
+        // The avatar ID list (PROTOCOL_PROFILE.md section 5), parsed as the SDK does.
+        auto list = avatar::parse_avatar_list(u.boot_http->body());
+        if (!list) {
+          ok = false;
+          detail += std::string("avatar list: ") + list.status().message();
+        } else {
+          listed = false;
+          detail += std::to_string(list->size()) + " avatar(s):";
+          for (const auto& e : list.value()) {
+            detail += " " + e.id + (e.name.empty() || e.name == e.id ? "" : " (" + e.name + ")");
+            listed = listed || e.id == u.avatar_id;
+          }
+        }
+      }
+      u.events.emit(apps ? "get-apps" : "get-avatars", ok ? "ok" : "failed", "e2ae",
+                    u.boot_http->ms(), detail);
       if (!ok) u.failed = true;
+      if (ok && !listed)
+        u.events.emit("get-avatars", "info", "-", 0,
+                      u.avatar_id + " is not in this UE's list: presenting it anyway (the BAR "
+                                    "must refuse it)");
       return go(apps ? Phase::kGetAvatars : Phase::kNetwork);
     }
     case Phase::kNetwork:

@@ -50,7 +50,8 @@ constexpr const char* kHelp =
     "leg it answers (caller) or offers (callee) the bootstrap data channel itself with the\n"
     "certificate of --dtls-dir (default --dir) and passes the other m-lines through. On the\n"
     "bootstrap channel: GET / (the DC application list), GET /avatars (the leg's avatar IDs\n"
-    "from --avatars, JSON {\"IMPU\":[\"ID\",...]}); on 'avatar-representation' (http):\n"
+    "from --avatars, JSON {\"IMPU\":[ID or {\"id\",\"name\"},...]}); on 'avatar-representation' "
+    "(http):\n"
     "POST /avatar/representation relayed to the BAR and POST /avatar/network fetched for\n"
     "network rendering, both over mutual TLS with the PEM pair of --dir (trusting --bar-ca);\n"
     "'avatar-animation' frames are counted. Ends after --calls calls (default 1), SIGTERM or\n"
@@ -129,17 +130,28 @@ struct Mf {
   int calls_done = 0;
   bool all_ok = true;
 
+  // The served user's avatar ID list in the profile's form (PROTOCOL_PROFILE.md section 5):
+  // {"avatars":[{"id":"…","name":"…"}]}. --avatars lists IDs as strings or as such objects.
   std::string avatar_list(const std::string& impu) const {
-    std::string out = "{\"impu\":\"" + json_escape(impu) + "\",\"avatars\":[";
+    cJSON* out = cJSON_CreateObject();
+    cJSON* arr = cJSON_AddArrayToObject(out, "avatars");
     const cJSON* list = cJSON_GetObjectItemCaseSensitive(avatars, impu.c_str());
-    bool first = true;
-    const cJSON* id = nullptr;
-    cJSON_ArrayForEach(id, list) {
-      if (!cJSON_IsString(id)) continue;
-      out += std::string(first ? "" : ",") + "\"" + json_escape(id->valuestring) + "\"";
-      first = false;
+    const cJSON* item = nullptr;
+    cJSON_ArrayForEach(item, list) {
+      if (cJSON_IsObject(item)) {
+        cJSON_AddItemToArray(arr, cJSON_Duplicate(item, true));
+      } else if (cJSON_IsString(item)) {
+        cJSON* e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "id", item->valuestring);
+        cJSON_AddStringToObject(e, "name", item->valuestring);
+        cJSON_AddItemToArray(arr, e);
+      }
     }
-    return out + "]}";
+    char* text = cJSON_PrintUnformatted(out);
+    std::string r = text != nullptr ? text : "{\"avatars\":[]}";
+    cJSON_free(text);
+    cJSON_Delete(out);
+    return r;
   }
   std::unique_ptr<Relay> make_relay(Relay::ReportFn report, void* ctx) const {
     auto http = transport::HttpsClient::create();

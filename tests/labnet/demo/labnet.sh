@@ -107,7 +107,8 @@ cmd_setup() {
     || { tail -n 5 "$log" >&2; die "make-ca.sh server $DC_AS failed"; }
   mv "$w/mf/device-cert-key.pem" "$w/mf/device-key.pem"
   chmod 600 "$w/mf/device-key.pem"
-  printf '{"%s":["av-alice"],"%s":["av-bob"]}\n' "$UE_A_IMPU" "$UE_B_IMPU" >"$w/mf/avatars.json"
+  printf '{"%s":[{"id":"av-alice","name":"Alice (work)"}],"%s":[{"id":"av-bob","name":"Bob"}]}\n' \
+    "$UE_A_IMPU" "$UE_B_IMPU" >"$w/mf/avatars.json"
   # Its DTLS certificate on the data channels it terminates comes from the media function CA,
   # the anchor the UEs trust for access-edge certificates (--access-edge-ca): so they can tell
   # an e2ae association (the MF) from an e2e one (the other UE, operator CA).
