@@ -550,9 +550,17 @@ struct Script {
       u.rep->poll();
       if (!u.rep->done()) return;
       if (u.rep->result() == 0 && u.rep->status() == 200) {
+        cJSON* j = cJSON_Parse(u.rep->body().c_str());
+        const cJSON* bytes = cJSON_GetObjectItemCaseSensitive(j, "bytes");
+        const cJSON* cty = cJSON_GetObjectItemCaseSensitive(j, "cty");
         u.events.emit("fetch", "ok", "e2ae", u.rep->ms(),
-                      "network: the MF fetched with UE-A's attestation and renders: " +
-                          u.rep->body().substr(0, 120));
+                      "network: the MF fetched with UE-A's attestation and renders it (" +
+                          (cJSON_IsNumber(bytes)
+                               ? std::to_string(static_cast<long long>(bytes->valuedouble))
+                               : std::string("?")) +
+                          " bytes " + (cJSON_IsString(cty) ? cty->valuestring : "") +
+                          "); UE-A holds no key for it");
+        cJSON_Delete(j);
         return go(Phase::kNetworkFrames);
       }
       u.events.emit("fetch", u.rep->result() == 0 ? "refused" : "failed", "e2ae", u.rep->ms(),
