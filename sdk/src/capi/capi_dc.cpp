@@ -86,7 +86,7 @@ using imsdc::capi::to_c;
 
 namespace {
 
-// The peer's link: its socket(s) on the bind address, or on every local address (loopback
+// The peer's link: its UDP sockets on the bind address, or on every local address (loopback
 // when alone), and our half of the SDP: address, fingerprint of the device certificate,
 // tls-id, ICE.
 imsdc::Status make_link(imsdc::capi::DcPeer* p, const imsdc_dc_config& config) {
