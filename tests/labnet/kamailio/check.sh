@@ -672,6 +672,16 @@ async def main():
           and r.code == 403, r)
     if r is not None:
         await inv.ack_non2xx(r)
+    # bob is registered, but on his own connection: alice's connection cannot originate as bob
+    inv = await new_invite(alice, "sip:alice@ims.example", BOB).send()
+    r = await alice.final(inv)
+    check("UE with the From of another registered user (bob, on another connection): 403",
+          r is not None and r.code == 403, r)
+    if r is not None:
+        await inv.ack_non2xx(r)
+    check("From bob on alice's connection: nothing reaches the MF or alice",
+          await mf.request("INVITE", inv.call_id, QUIET) is None
+          and await alice.request("INVITE", inv.call_id, 0) is None)
     inv = await new_invite(alice, BOB_NUM, ALICE, ["P-Asserted-Identity: <sip:bob@ims.example>",
                                                    "P-Asserted-Identity: <tel:+15552220002>",
                                                    "Identity: forged.forged.forged;info=<https://x.example/c.pem>"]).send()
