@@ -26,29 +26,9 @@ ROOT=$(cd -- "$HERE/../.." && pwd)
 MAKE_CA=$HERE/ca/make-ca.sh
 INTEROP=$ROOT/tests/interop
 T=$(mktemp -d /tmp/imsdc-avatar-test.XXXXXX)
-FAILS=0
-BAR_PID=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n $BAR_PID ]]; then
-    kill "$BAR_PID" 2>/dev/null || true
-    wait "$BAR_PID" 2>/dev/null || true
-  fi
-  if ((rc == 0 && FAILS == 0 && KEEP == 0)); then
-    rm -rf "$T"
-  else
-    echo "work directory kept: $T (BAR log: $T/bar.log)"
-  fi
-}
-trap cleanup EXIT
-
-pass() { printf 'ok    %s\n' "$1"; }
-fail() {
-  printf 'FAIL  %s: %s\n' "$1" "$2"
-  sed 's/^/      | /' "$T/err" 2>/dev/null | tail -n 5
-  FAILS=$((FAILS + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+SHOW=("$T/err")
 
 command -v node >/dev/null || { echo "node is missing (toolchains/install-deps.sh node)"; exit 1; }
 [[ -d $INTEROP/node_modules/jose ]] || { echo "jose is missing (toolchains/install-deps.sh node)"; exit 1; }
@@ -81,11 +61,7 @@ cat >"$T/bar.json" <<JSON
             "av-bob":{"file":"bob.glb","cty":"model/gltf-binary"}},
  "signer":{"cert":"signer.pem","key":"signer-key.pem"}}
 JSON
-node "$HERE/bar/bar.mjs" --config "$T/bar.json" --port-file "$T/bar.port" 2>"$T/bar.log" &
-BAR_PID=$!
-for _ in $(seq 100); do [[ -s $T/bar.port ]] && break; sleep 0.1; done
-[[ -s $T/bar.port ]] || { cat "$T/bar.log"; echo "FAIL: the BAR did not start"; exit 1; }
-BAR=https://localhost:$(cat "$T/bar.port")
+start_bar "$T/bar.json" "$T/bar.log"
 echo "BAR at $BAR"
 COMMON=(--bar "$BAR" --ca "$CA/root.pem")
 CLAIMS=(--dc-as dcas.ims.example --bar-id bar.ims.example)

@@ -34,7 +34,6 @@ IMSDC=$1
 KEEP=0
 [[ ${2:-} == --keep ]] && KEEP=1
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-LAB=$HERE/kamailio/labnet-kamailio.sh
 PY=/usr/bin/python3
 MAKE_CA=$HERE/ca/make-ca.sh
 X5U=https://sti.ims.example/certs/sti.pem
@@ -46,43 +45,8 @@ E2=sip:e67890@enterprise.example
 E2_TN=+15553330004
 T=$(mktemp -d /tmp/imsdc-call-identity-test.XXXXXX)
 D=$T/epcscf
-FAILS=0
-STARTED=0
-BOBPID=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n $BOBPID ]]; then kill "$BOBPID" 2>/dev/null || true; fi
-  if ((STARTED)); then "$LAB" stop "$D" >/dev/null 2>&1 || true; fi
-  if ((rc == 0 && FAILS == 0 && KEEP == 0)); then
-    rm -rf "$T"
-  else
-    echo "work directory kept: $T (Kamailio log: $D/kamailio.log)"
-  fi
-}
-trap cleanup EXIT
-
-pass() { printf 'ok    %s\n' "$1"; }
-fail() {
-  printf 'FAIL  %s: %s\n' "$1" "$2"
-  FAILS=$((FAILS + 1))
-}
-check() { # NAME COMMAND...: pass when COMMAND succeeds
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name" "$*"; fi
-}
-log_has() { grep -qE "$1" "$D/kamailio.log"; }
-
-wait_for() { # FILE REGEX COUNT SECONDS
-  local file=$1 re=$2 n=$3 deadline=$((SECONDS + $4)) c
-  while ((SECONDS < deadline)); do
-    c=$(grep -cE "$re" "$file" 2>/dev/null || true)
-    ((${c:-0} >= n)) && return 0
-    sleep 0.2
-  done
-  return 1
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
 
 # incoming FILE WHAT: from the callee's first "incoming" event, prints WHAT:
 #   card.FIELD.KEY (e.g. card.number.status), card.attest, card.verstat,
@@ -146,6 +110,7 @@ answer() {
   shift
   "$IMSDC" answer "${BOB[@]}" "$@" >"$T/$name.bob" 2>"$T/$name.bob.err" &
   BOBPID=$!
+  BG+=("$BOBPID")
   wait_for "$T/$name.bob" '"state":"registered"' 1 20 || fail "$name" "callee did not register"
 }
 # call NAME TO [imsdc call options]: imsdc call (alice) in the foreground, a 1 s call; both
@@ -161,7 +126,6 @@ call() {
   wait "$BOBPID"
   brc=$?
   set -e
-  BOBPID=""
   if ((arc != 0 || brc != 0)); then
     fail "$name" "exit codes alice=$arc bob=$brc"
     sed 's/^/      | /' "$T/$name.alice.err" "$T/$name.bob.err" | tail -n 10
@@ -173,10 +137,7 @@ call() {
 }
 
 start_lab() { # [labnet-kamailio.sh start options]
-  "$LAB" start "$D" --ca "$T/ca" "$@" >"$T/start.out"
-  STARTED=1
-  PORT=$(sed -n 's/^KAMAILIO_PORT=//p' "$T/start.out")
-  [[ -n $PORT ]] || { echo "FAIL: Kamailio did not report its port"; exit 1; }
+  start_kamailio --ca "$T/ca" "$@"
   local common=(--server "wss://localhost:$PORT" --origin https://wwsf.ims.example
     --ca "$D/tls/ca.pem" --json)
   ALICE=("${common[@]}" --state "$T/alice" --impu sip:alice@ims.example

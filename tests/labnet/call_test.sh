@@ -20,39 +20,14 @@ IMSDC=$1
 KEEP=0
 [[ ${2:-} == --keep ]] && KEEP=1
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-LAB=$HERE/kamailio/labnet-kamailio.sh
 PY=/usr/bin/python3
 MAKE_CA=$HERE/ca/make-ca.sh
 T=$(mktemp -d /tmp/imsdc-call-test.XXXXXX)
 D=$T/epcscf
-FAILS=0
-STARTED=0
-BG=()
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
 
-cleanup() {
-  local rc=$? p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
-  if ((STARTED)); then "$LAB" stop "$D" >/dev/null 2>&1 || true; fi
-  if ((rc == 0 && FAILS == 0 && KEEP == 0)); then
-    rm -rf "$T"
-  else
-    echo "work directory kept: $T (Kamailio log: $D/kamailio.log)"
-  fi
-}
-trap cleanup EXIT
-
-pass() { printf 'ok    %s\n' "$1"; }
-fail() {
-  printf 'FAIL  %s: %s\n' "$1" "$2"
-  FAILS=$((FAILS + 1))
-}
 not_() { ! "$@" >/dev/null; }
-check() { # NAME COMMAND...: pass when COMMAND succeeds
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name" "$*"; fi
-}
-
 # ev FILE EVENT INDEX FIELD: prints FIELD of the INDEX-th EVENT line of FILE (JSON lines);
 # "count" as FIELD prints how many such events there are. Exit 1 when absent.
 ev() {
@@ -101,17 +76,6 @@ sys.exit(0 if vals else 1)
 EOF
 }
 count() { ev "$1" "$2" 0 count; }
-log_has() { grep -qE "$1" "$D/kamailio.log"; }
-
-wait_for() { # FILE REGEX COUNT SECONDS
-  local file=$1 re=$2 n=$3 deadline=$((SECONDS + $4)) c
-  while ((SECONDS < deadline)); do
-    c=$(grep -cE "$re" "$file" 2>/dev/null || true)
-    ((${c:-0} >= n)) && return 0
-    sleep 0.2
-  done
-  return 1
-}
 
 # answer NAME ARGS...: imsdc answer in the background (bob); waits until registered.
 answer() {
@@ -140,10 +104,7 @@ call() {
 }
 
 bash "$MAKE_CA" init "$T/ca" >/dev/null
-"$LAB" start "$D" --ca "$T/ca" >"$T/start.out"
-STARTED=1
-PORT=$(sed -n 's/^KAMAILIO_PORT=//p' "$T/start.out")
-[[ -n $PORT ]] || { echo "FAIL: Kamailio did not report its port"; exit 1; }
+start_kamailio --ca "$T/ca"
 COMMON=(--server "wss://localhost:$PORT" --origin https://wwsf.ims.example --ca "$D/tls/ca.pem" --json)
 ALICE=("${COMMON[@]}" --state "$T/alice" --impu sip:alice@ims.example
   --password-file "$D/passwords/alice")

@@ -15,31 +15,15 @@ TEST_CAPI=$1
 KEEP=0
 [[ ${2:-} == --keep ]] && KEEP=1
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-LAB=$HERE/kamailio/labnet-kamailio.sh
 T=$(mktemp -d /tmp/imsdc-capi-labnet.XXXXXX)
 D=$T/epcscf
-STARTED=0
-BAR_PID=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n $BAR_PID ]]; then kill "$BAR_PID" 2>/dev/null || true; fi
-  if ((STARTED)); then "$LAB" stop "$D" >/dev/null 2>&1 || true; fi
-  if ((rc == 0 && KEEP == 0)); then
-    rm -rf "$T"
-  else
-    echo "work directory kept: $T (Kamailio log: $D/kamailio.log)"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
 
 # Device certificates and the operator CA (make_fixtures.sh uses tests/labnet/ca/make-ca.sh);
 # Kamailio's server certificate comes from the same CA.
 bash "$HERE/../capi/make_fixtures.sh" "$T/fx"
-"$LAB" start "$D" --ca "$T/fx/ca" >"$T/start.out"
-STARTED=1
-PORT=$(sed -n 's/^KAMAILIO_PORT=//p' "$T/start.out")
-[[ -n $PORT ]] || { echo "FAIL: Kamailio did not report its port"; exit 1; }
+start_kamailio --ca "$T/fx/ca"
 IMPU=sip:user1@wwsf.ims.example
 /usr/bin/python3 "$HERE/kamailio/wwsf-token.py" --key "$D/wwsf/wwsf-key.pem" \
   --sub user1@wwsf.ims.example --impu "$IMPU" >"$T/token"
@@ -57,11 +41,7 @@ if command -v node >/dev/null && [[ -d $HERE/../interop/node_modules/jose ]]; th
  "avatars":{"av-alice":{"file":"alice.glb","cty":"model/gltf-binary"},
             "av-bob":{"file":"bob.glb","cty":"model/gltf-binary"}}}
 JSON
-  node "$HERE/bar/bar.mjs" --config "$T/fx/bar.json" --port-file "$T/bar.port" 2>"$T/bar.log" &
-  BAR_PID=$!
-  for _ in $(seq 100); do [[ -s $T/bar.port ]] && break; sleep 0.1; done
-  [[ -s $T/bar.port ]] || { cat "$T/bar.log"; echo "FAIL: the BAR did not start"; exit 1; }
-  BAR=https://localhost:$(cat "$T/bar.port")
+  start_bar "$T/fx/bar.json" "$T/bar.log"
 fi
 
 timeout 240 "$TEST_CAPI" "$T/fx" labnet "wss://localhost:$PORT" "$D/tls/ca.pem" \

@@ -16,34 +16,14 @@ IMSDC=$1
 KEEP=0
 [[ ${2:-} == --keep ]] && KEEP=1
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-LAB=$HERE/kamailio/labnet-kamailio.sh
 PY=/usr/bin/python3
 TOKEN=("$PY" "$HERE/kamailio/wwsf-token.py")
 MAKE_CA=$HERE/ca/make-ca.sh
 T=$(mktemp -d /tmp/imsdc-register-test.XXXXXX)
 D=$T/epcscf
-FAILS=0
-STARTED=0
-BG=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n $BG ]]; then kill "$BG" 2>/dev/null || true; fi
-  if ((STARTED)); then "$LAB" stop "$D" >/dev/null 2>&1 || true; fi
-  if ((rc == 0 && FAILS == 0 && KEEP == 0)); then
-    rm -rf "$T"
-  else
-    echo "work directory kept: $T (Kamailio log: $D/kamailio.log)"
-  fi
-}
-trap cleanup EXIT
-
-pass() { printf 'ok    %s\n' "$1"; }
-fail() {
-  printf 'FAIL  %s: %s\n' "$1" "$2"
-  sed 's/^/      | /' "$T/out" "$T/err" 2>/dev/null | tail -n 20
-  FAILS=$((FAILS + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+SHOW=("$T/out" "$T/err")
 
 # expect_exit NAME CODE MAX_SECONDS ARGS...: runs imsdc register ARGS, checks the exit code
 # and that it finished within MAX_SECONDS.
@@ -65,22 +45,8 @@ expect_exit() {
   fi
 }
 
-# wait_for FILE REGEX COUNT SECONDS: waits until FILE has COUNT lines matching REGEX.
-wait_for() {
-  local file=$1 re=$2 count=$3 deadline=$((SECONDS + $4)) n
-  while ((SECONDS < deadline)); do
-    n=$(grep -cE "$re" "$file" 2>/dev/null || true)
-    ((${n:-0} >= count)) && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 bash "$MAKE_CA" init "$T/ca" >/dev/null
-"$LAB" start "$D" --ca "$T/ca" >"$T/start.out"
-STARTED=1
-PORT=$(sed -n 's/^KAMAILIO_PORT=//p' "$T/start.out")
-[[ -n $PORT ]] || { echo "FAIL: Kamailio did not report its port"; exit 1; }
+start_kamailio --ca "$T/ca"
 SERVER=wss://localhost:$PORT
 ORIGIN=https://wwsf.ims.example
 CAF=$D/tls/ca.pem
@@ -154,7 +120,8 @@ expect_exit "503 + Retry-After" 0 20 "${COMMON[@]}" --impu sip:alice@ims.example
 name="reconnect after Kamailio restart"
 "$IMSDC" register "${COMMON[@]}" --impu sip:alice@ims.example \
   --password-file "$D/passwords/alice" --hold 120 --backoff-max 4 >"$T/hold.out" 2>"$T/hold.err" &
-BG=$!
+HOLD=$!
+BG+=("$HOLD")
 if ! wait_for "$T/hold.out" '^registered ' 1 20; then
   cp "$T/hold.out" "$T/out"
   fail "$name" "first registration not seen"
@@ -180,17 +147,17 @@ else
     fi
   fi
 fi
-kill -TERM "$BG" 2>/dev/null || true
+kill -TERM "$HOLD" 2>/dev/null || true
 deadline=$((SECONDS + 40))
-while kill -0 "$BG" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-if kill -0 "$BG" 2>/dev/null; then
+while kill -0 "$HOLD" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+if kill -0 "$HOLD" 2>/dev/null; then
   fail "$name" "CLI did not exit after SIGTERM"
 else
   set +e
-  wait "$BG"
+  wait "$HOLD"
   rc=$?
   set -e
-  BG=""
+  BG=()
   if [[ $rc == 0 ]] && grep -q '^unregistered reason=shutdown' "$T/hold.out"; then
     pass "de-register on SIGTERM (exit 0)"
   else
