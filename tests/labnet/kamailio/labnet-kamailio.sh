@@ -476,6 +476,10 @@ cmd_start() {
   need pgrep
   [[ -x $PY ]] || die "$PY is missing (apt package python3)"
   "$PY" -c 'import jwt, cryptography' 2>/dev/null || die "python3-jwt / python3-cryptography are not installed"
+  # Clients reach the labnet as "localhost" (its certificates name it: mbedTLS checks DNS
+  # names only).
+  getent ahosts localhost | grep -qE '^(127\.0\.0\.1|::1) ' \
+    || die "\"localhost\" does not resolve to 127.0.0.1 or ::1: add \"127.0.0.1 localhost\" to /etc/hosts"
   if [[ -n $tp_ids ]]; then # before DIR is touched: a bad file is a usage error
     "$PY" "$HERE/rcd.py" check "$tp_ids" || misuse "--third-party-ids: $tp_ids is not valid (see above)"
   fi
