@@ -12,6 +12,7 @@
 //   --epk         attestation only: the JWK the epk claim must equal (x and y)
 //   --lifetime    exp - iat must equal this (default 60)
 // Exits 0 when every rule holds, 1 with "avatar-check: <reason>" otherwise, 2 on usage.
+import './webcrypto.mjs';
 import * as jose from 'jose';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

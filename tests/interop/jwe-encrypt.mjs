@@ -10,6 +10,7 @@
 //   --cty       content type header of the plaintext
 //   --in/--out  plaintext file ("-" = standard input) / file to write the compact JWE to
 // On failure prints "jwe-encrypt: <reason>" on stderr and exits 1 (2 for a usage error).
+import './webcrypto.mjs';
 import * as jose from 'jose';
 import { readFileSync, writeFileSync } from 'node:fs';
 

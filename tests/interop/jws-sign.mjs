@@ -11,6 +11,7 @@
 //   --typ T           "typ" header value
 // Prints the compact JWS and a newline on stdout; on failure prints "jws-sign: <reason>" on
 // stderr and exits 1 (2 for a usage error).
+import './webcrypto.mjs';
 import * as jose from 'jose';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -14,6 +14,7 @@
 //                       the current time (for tokens made on a virtual clock)
 // On success prints the payload (JSON) on stdout and exits 0; on failure prints
 // "jws-verify: <reason>" on stderr and exits 1 (2 for a usage error).
+import './webcrypto.mjs';
 import * as jose from 'jose';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -14,6 +14,7 @@
 // With an rcd claim, rcdi gets one entry per rcd member: sha256-<base64> of the JCS form of
 // nam/apn/jcd, of the fetched bytes of jcl/icn, and of every jCard photo/logo URI.
 // Prints the compact JWS on stdout.
+import './webcrypto.mjs';
 import { readFileSync } from 'node:fs';
 import { createHash, createPrivateKey } from 'node:crypto';
 import { basename } from 'node:path';

@@ -29,6 +29,7 @@
 // GET /avatars/ID/manifest answers an avatar-manifest+jwt (digest, size, cty, 1 h).
 // Errors are {"error":"<code>","detail":"..."}. One log line per request on stderr, without
 // tokens or keys.
+import '../../interop/webcrypto.mjs';
 import { createRequire } from 'node:module';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
@@ -151,7 +152,8 @@ async function representation(req, body) {
   try {
     const key = await jose.importX509(leaf.toString(), 'ES256');
     ({ payload } = await jose.compactVerify(jws, key, { algorithms: ['ES256'] }));
-  } catch {
+  } catch (e) {
+    process.stderr.write(`bar: signature check: ${e.code || e.name}: ${e.message}\n`);
     refuse(401, 'bad_signature', 'signature does not verify with the x5c leaf');
   }
   let c;
