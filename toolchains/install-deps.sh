@@ -3,7 +3,8 @@
 # Idempotent and quiet when there is nothing to do.
 #
 # usage: toolchains/install-deps.sh [GROUP...]      (default: every group)
-#   base     compilers, CMake/Ninja, the host dev packages, clang (libFuzzer), netbase
+#   base     compilers, CMake/Ninja, the host dev packages, clang (libFuzzer),
+#            clang-format and clang-tidy (tests/run.sh lint), curl (the labnet tests), netbase
 #            (/etc/protocols and /etc/services, absent from minimal images), a deb-src
 #            entry for "apt-get source"
 #   aarch64  the arm64 foreign architecture, the cross compiler, qemu-user, the :arm64 dev
@@ -138,7 +139,7 @@ group_base() {
   ensure_debsrc
   want build-essential cmake ninja-build pkg-config git \
     libmbedtls-dev libcjson-dev libusrsctp-dev libgtest-dev libgmock-dev libbenchmark-dev \
-    openssl clang libclang-rt-14-dev netbase
+    openssl clang libclang-rt-14-dev clang-format clang-tidy curl netbase
 }
 
 group_aarch64() {

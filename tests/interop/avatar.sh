@@ -96,7 +96,7 @@ for p in p0 p1 p1m p64m; do
   end=$(date +%s.%N)
   cmp "$T/$p" "$T/out/$p" || fail "$p differs"
   grep -q '"cty":"model/gltf-binary"' "$T/res" || fail "cty not reported"
-  echo "ok: $p ($(stat -c %s "$T/$p") bytes, $(echo "$end - $start" | bc) s)"
+  echo "ok: $p ($(stat -c %s "$T/$p") bytes, $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s)"
   rm -f "$T/out/$p" "$T/$p.jwe"
 done
 
