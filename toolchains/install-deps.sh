@@ -182,7 +182,7 @@ group_pkcs11() {
 
 group_chromium() {
   # Headless Chromium as the independent data-channel peer (tests/interop/chromium), driven
-  # by playwright-core from tests/interop's npm packages; ip netns from iproute2.
+  # only by the page it loads from node (headless.mjs); ip netns from iproute2.
   want chromium iproute2
 }
 

@@ -20,9 +20,8 @@
 set -uo pipefail
 cli=$(readlink -f "${1:?usage: dc_interop.sh IMSDC_CLI}")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export NODE_PATH="$here/../node_modules"
 command -v chromium >/dev/null || { echo "dc_interop: chromium is not installed" >&2; exit 1; }
-[[ -d $NODE_PATH/playwright-core ]] || { echo "dc_interop: run npm ci in tests/interop" >&2; exit 1; }
+command -v node >/dev/null || { echo "dc_interop: node is not installed" >&2; exit 1; }
 
 ns=imsdc-dc$$
 work=$(mktemp -d)

@@ -2,17 +2,10 @@
 // print the offer, the answer and one message as JSON. Run inside a network namespace whose
 // only routed interface is the test's veth (ENVIRONMENT_NOTES.md: Chromium gathers no loopback
 // candidates). Used by capture.sh to record Chromium's SDP and DTLS ClientHello for test data.
-import { chromium } from 'playwright-core';
+import { inChromium } from './headless.mjs';
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-features=WebRtcHideLocalIpsWithMdns'],
-});
 try {
-  const page = await browser.newPage();
-  const result = await page.evaluate(async () => {
+  const result = await inChromium(async () => {
     const a = new RTCPeerConnection();
     const b = new RTCPeerConnection();
     a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
@@ -38,6 +31,7 @@ try {
     return out;
   });
   console.log(JSON.stringify(result));
-} finally {
-  await browser.close();
+} catch (e) {
+  console.error(`loopback-pair: ${e.message}`);
+  process.exit(1);
 }

@@ -7,7 +7,8 @@
 //                                              every channel imsdc opens
 // Env SETUP=active|passive rewrites a=setup in Chromium's own offer before imsdc sees it.
 // Prints one JSON line: {"ok":true,...} or {"ok":false,"error":"..."}; exit 0 only if ok.
-import { chromium } from 'playwright-core';
+// Chromium runs the page through headless.mjs (no automation library).
+import { inChromium } from './headless.mjs';
 import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
 
 const [mode, fileA, fileB] = process.argv.slice(2);
@@ -22,19 +23,9 @@ function writeAtomic(path, text) {
   renameSync(path + '.tmp', path);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-features=WebRtcHideLocalIpsWithMdns'],
-});
 let result;
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => process.stderr.write(`chromium: ${m.text()}\n`));
-  await page.exposeFunction('writeSdp', (text) => writeAtomic(mode === 'offer' ? fileA : fileB, text));
-  await page.exposeFunction('readSdp', () => waitFile(mode === 'offer' ? fileB : fileA, 20000));
-  result = await page.evaluate(async ({ mode, setup }) => {
+  result = await inChromium(async ({ mode, setup }) => {
     const pc = new RTCPeerConnection();
     const gathered = () => new Promise((r) => {
       if (pc.iceGatheringState === 'complete') return r();
@@ -133,11 +124,12 @@ try {
     pc.close();
     return { ok: received > 0 && bootOk !== false, echoed: received, bootstrap: bootOk,
       dtlsRole: dtls && dtls.dtlsRole };
-  }, { mode, setup: process.env.SETUP || '' });
+  }, { mode, setup: process.env.SETUP || '' }, {
+    writeSdp: (text) => writeAtomic(mode === 'offer' ? fileA : fileB, text),
+    readSdp: () => waitFile(mode === 'offer' ? fileB : fileA, 20000),
+  });
 } catch (e) {
   result = { ok: false, error: String(e && e.message || e) };
-} finally {
-  await browser.close();
 }
 console.log(JSON.stringify(result));
 process.exit(result.ok ? 0 : 1);
